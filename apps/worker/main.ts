@@ -1,0 +1,24 @@
+import { loadConfig } from '../../libs/kalium/config/config.ts';
+import { createLogger } from '../../libs/kalium/log/logger.ts';
+import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
+import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
+import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
+
+/** `kalium worker <app>`: load config → load the app → run init → drain the queue; SIGTERM finishes the running job. */
+export async function main(appFile: string, options: { pretty?: boolean } = {}): Promise<void> {
+  let runtime: Runtime;
+  try {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.logLevel, pretty: options.pretty, name: 'worker' });
+    runtime = new Runtime(await loadAppFile(appFile), config, logger);
+  } catch (error) {
+    exitOnStartupError(error);
+  }
+  exitOnSignals(runtime.logger, () => runtime.close());
+  await runtime.initialize().catch(async (error: unknown) => {
+    runtime.logger.fatal({ err: error }, 'init failed');
+    await runtime.close();
+    process.exit(1);
+  });
+  runtime.logger.info({ app: runtime.app.name }, 'worker ready');
+}

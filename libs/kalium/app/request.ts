@@ -1,0 +1,56 @@
+/** The plain-data form of a request: what a background job carries through Redis. */
+export interface RequestData {
+  id: string;
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  query: Record<string, string | string[]>;
+  /** The raw body, base64-encoded. */
+  body: string;
+  json?: unknown;
+}
+
+/**
+ * What a handler receives. `json` is the parsed body (undefined when there is none or it is not JSON);
+ * `body` is always the raw bytes. `signal` aborts when the handler's `timeoutMs` passes.
+ */
+export class Request {
+  readonly id: string;
+  readonly path: string;
+  readonly method: string;
+  /** Lower-case header names. */
+  readonly headers: Record<string, string>;
+  readonly query: Record<string, string | string[]>;
+  // `any`, not `unknown`: model code reads `request.json.text` directly, as in potassium.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+  readonly body: Buffer;
+  readonly signal: AbortSignal;
+
+  constructor(init: Omit<RequestData, 'body'> & { body: Buffer; signal?: AbortSignal }) {
+    this.id = init.id;
+    this.path = init.path;
+    this.method = init.method;
+    this.headers = init.headers;
+    this.query = init.query;
+    this.json = init.json;
+    this.body = init.body;
+    this.signal = init.signal ?? new AbortController().signal;
+  }
+
+  toData(): RequestData {
+    return {
+      id: this.id,
+      path: this.path,
+      method: this.method,
+      headers: this.headers,
+      query: this.query,
+      body: this.body.toString('base64'),
+      json: this.json,
+    };
+  }
+
+  static fromData(data: RequestData, signal?: AbortSignal): Request {
+    return new Request({ ...data, body: Buffer.from(data.body, 'base64'), signal });
+  }
+}

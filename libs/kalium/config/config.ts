@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors/kalium-error.ts';
+import { parseByteSize } from './byte-size.ts';
+
+/**
+ * Everything kalium reads from the environment, parsed and validated once at start-up.
+ * Nothing else in kalium reads `process.env`.
+ */
+export interface Config {
+  /** Redis connection URL (`redis://`, `rediss://`, `redis-sentinel://`); undefined when not set. */
+  redisUrl: string | undefined;
+  /** @defaultValue '0.0.0.0' */
+  host: string;
+  /** @defaultValue 8000 */
+  port: number;
+  /** The GPU lease's device name; processes naming the same device share one lease. @defaultValue 'default' */
+  device: string;
+  /** Largest accepted request body in bytes (`BODY_LIMIT`, e.g. `10mb`). @defaultValue 10 MiB */
+  bodyLimit: number;
+  /** Seconds finished jobs and their results are kept. @defaultValue 3600 */
+  resultTtl: number;
+  /** Most jobs waiting in a queue before submits get 503 `queue_full`. @defaultValue 10000 */
+  queueMax: number;
+  apiKey: string | undefined;
+  adminToken: string | undefined;
+  /** Standard Webhooks secret, `whsec_<base64>`. */
+  webhookSecret: string | undefined;
+  /** @defaultValue false */
+  webhookAllowPrivate: boolean;
+  /** @defaultValue 'info' */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** @defaultValue 'production' */
+  nodeEnv: string;
+  /** GPU lease time-to-live in ms; the holder renews it every third of that. @defaultValue 5000 */
+  leaseTtlMs: number;
+  /** Port of the worker's own /metrics and /healthz server; 0 picks a free one. @defaultValue 9100 */
+  metricsPort: number;
+  /** How long a closing api waits for in-flight requests. @defaultValue 10000 */
+  shutdownTimeoutMs: number;
+  /** Where `kalium dev` looks for a local Redis, and starts its own when none answers. @defaultValue 6379 */
+  devRedisPort: number;
+}
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const nonEmpty = z.string().min(1, 'expected a non-empty value');
+
+const schema = {
+  REDIS_URL: z
+    .string()
+    .regex(/^(redis|rediss|redis-sentinel):\/\/.+/, 'expected a redis://, rediss:// or redis-sentinel:// URL')
+    .optional(),
+  HOST: nonEmpty.default('0.0.0.0'),
+  PORT: int(0, 65535).default(8000),
+  KALIUM_DEVICE: z.string().regex(/^[\w.:-]{1,64}$/, 'expected 1-64 of [A-Za-z0-9_.:-]').default('default'),
+  BODY_LIMIT: z
+    .string()
+    .transform((v, ctx) => {
+      const n = parseByteSize(v);
+      if (n === undefined || n < 1) ctx.addIssue({ code: 'custom', message: 'expected a size like 10mb, 512kb or 1048576' });
+      return n ?? 0;
+    })
+    .default(10 * 1024 * 1024),
+  RESULT_TTL: int(1, 30 * 24 * 3600).default(3600),
+  QUEUE_MAX: int(1, 10_000_000).default(10_000),
+  API_KEY: nonEmpty.optional(),
+  ADMIN_TOKEN: nonEmpty.optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'expected whsec_ followed by a base64 secret of at least 16 characters')
+    .optional(),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: nonEmpty.default('production'),
+  KALIUM_LEASE_TTL_MS: int(500, 3_600_000).default(5000),
+  METRICS_PORT: int(0, 65535).default(9100),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  KALIUM_DEV_REDIS_PORT: int(1, 65535).default(6379),
+};
+
+/** The variables kalium reads, for docs and error messages. */
+export const CONFIG_VARIABLES = Object.keys(schema);
+
+/**
+ * Parses and validates the environment. Empty strings count as unset.
+ * @throws ConfigError naming every variable that has a bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const parsed = z.object(schema).safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(raw[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    redisUrl: c.REDIS_URL,
+    host: c.HOST,
+    port: c.PORT,
+    device: c.KALIUM_DEVICE,
+    bodyLimit: c.BODY_LIMIT,
+    resultTtl: c.RESULT_TTL,
+    queueMax: c.QUEUE_MAX,
+    apiKey: c.API_KEY,
+    adminToken: c.ADMIN_TOKEN,
+    webhookSecret: c.WEBHOOK_SECRET,
+    webhookAllowPrivate: c.WEBHOOK_ALLOW_PRIVATE,
+    logLevel: c.LOG_LEVEL,
+    nodeEnv: c.NODE_ENV,
+    leaseTtlMs: c.KALIUM_LEASE_TTL_MS,
+    metricsPort: c.METRICS_PORT,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    devRedisPort: c.KALIUM_DEV_REDIS_PORT,
+  };
+}
+
+/** The Redis URL a process uses when `REDIS_URL` is not set. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,0 +1,51 @@
+import type { Context, Next } from 'koa';
+import { KaliumError } from '../errors/kalium-error.ts';
+import type { Logger } from '../log/logger.ts';
+
+/** The body of every error kalium answers with. */
+export interface ErrorBody {
+  error: { code: string; message: string; request_id: string; stack?: string };
+}
+
+/**
+ * Maps anything thrown below it to SPEC's JSON error shape. Messages of errors not meant for the client
+ * (unexposed, or not a KaliumError) are replaced and logged; stacks are shown only in development.
+ */
+export function errorHandler(logger: Logger, development: boolean) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (thrown) {
+      const error = toKaliumError(thrown);
+      if (!error.expose || error.status >= 500) {
+        logger.error({ err: error.cause ?? thrown, requestId: ctx.state.requestId, path: ctx.path }, error.message);
+      }
+      ctx.status = error.status;
+      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+      const body: ErrorBody = {
+        error: {
+          code: error.code,
+          message: error.expose ? error.message : messageFor(error),
+          request_id: String(ctx.state.requestId ?? ''),
+        },
+      };
+      if (development) body.error.stack = String((error.cause as Error | undefined)?.stack ?? error.stack);
+      ctx.body = body;
+    }
+  };
+}
+
+function messageFor(error: KaliumError): string {
+  return error.code === 'handler_error' ? 'The handler failed.' : 'Internal error.';
+}
+
+/** Errors from Koa, http-errors and friends carry `status` and `expose`; keep their status, give them a code. */
+export function toKaliumError(thrown: unknown): KaliumError {
+  if (thrown instanceof KaliumError) return thrown;
+  const candidate = thrown as { status?: unknown; expose?: unknown; message?: unknown } | undefined;
+  const status = typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 600 ? candidate.status : 500;
+  if (status < 500 && candidate?.expose === true) {
+    return new KaliumError('bad_request', status, String(candidate.message), { cause: thrown });
+  }
+  return new KaliumError('internal_error', status, 'Internal error.', { cause: thrown, expose: false });
+}

@@ -1,0 +1,118 @@
+import type { Context } from 'koa';
+import { Request } from '../app/request.ts';
+import { Response } from '../app/response.ts';
+import type { HandlerRoute } from '../app/routes.ts';
+import { errors, KaliumError } from '../errors/kalium-error.ts';
+import type { LeaseHold } from '../gpu/lease.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { readBody } from './read-body.ts';
+import { isStreamBody, writeResponse } from './write-response.ts';
+
+const TIMED_OUT = Symbol('timed out');
+
+/** The Koa middleware answering one handler route. */
+export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
+  return async function answerHandler(ctx: Context): Promise<void> {
+    ctx.set('X-Endpoint-Type', 'handler');
+    if (!runtime.initialized) throw errors.initializing();
+    const parsed = await readBody(ctx, runtime.config.bodyLimit);
+    const controller = new AbortController();
+    const request = new Request({
+      id: String(ctx.state.requestId),
+      path: ctx.path,
+      method: ctx.method,
+      headers: flattenHeaders(ctx.headers),
+      query: ctx.query as Record<string, string | string[]>,
+      json: parsed.json,
+      body: parsed.body,
+      signal: controller.signal,
+    });
+    const { response, done } = await invokeHandler(route, request, runtime, controller);
+    writeResponse(ctx, response, done);
+  };
+}
+
+/**
+ * Runs the handler under the GPU lease when the route is a gpu one. The lease is released when the
+ * handler's work is really over: when it settles, or when its streamed body closes. A handler past its
+ * `timeoutMs` gets 504 and an aborted `request.signal`, but keeps the lease until it actually stops,
+ * so no second model call overlaps it on the device.
+ */
+export async function invokeHandler(
+  route: HandlerRoute,
+  request: Request,
+  runtime: Runtime,
+  controller: AbortController,
+): Promise<{ response: Response; done?: () => void }> {
+  const hold = route.gpu ? await takeLease(route, runtime) : undefined;
+  const ended = route.gpu ? runtime.gpuStats.start() : undefined;
+  const done = once(() => {
+    ended?.();
+    void hold?.release();
+  });
+
+  let work: Promise<Response>;
+  try {
+    work = Promise.resolve(route.fn(route.gpu ? runtime.context : undefined, request)).then(Response.from);
+  } catch (error) {
+    done();
+    throw asHandlerError(error);
+  }
+
+  let outcome: Response | typeof TIMED_OUT;
+  try {
+    outcome = route.timeoutMs === undefined ? await work : await raceTimeout(work, route.timeoutMs);
+  } catch (error) {
+    done();
+    throw asHandlerError(error);
+  }
+  if (outcome === TIMED_OUT) {
+    controller.abort(errors.timeout(route.timeoutMs!));
+    work.then(done, done);
+    throw errors.timeout(route.timeoutMs!);
+  }
+  if (isStreamBody(outcome.body)) return { response: outcome, done };
+  done();
+  return { response: outcome };
+}
+
+async function takeLease(route: HandlerRoute, runtime: Runtime): Promise<LeaseHold> {
+  let hold: LeaseHold | undefined;
+  try {
+    hold = route.maxWaitMs > 0 ? await runtime.lease.acquire(route.maxWaitMs) : await runtime.lease.tryAcquire();
+  } catch (error) {
+    throw errors.backendUnavailable(error);
+  }
+  if (!hold) throw errors.gpuBusy(1);
+  return hold;
+}
+
+function raceTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function asHandlerError(error: unknown): KaliumError {
+  return error instanceof KaliumError ? error : errors.handlerError(error);
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}
+
+/** Node gives repeated headers as arrays; handlers get one string per name, comma-joined. */
+export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}

@@ -1,0 +1,61 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { errors } from '../errors/kalium-error.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { errorHandler } from './error-handler.ts';
+import { handlerRoute } from './handler-route.ts';
+import { requestId } from './request-id.ts';
+import { systemRoutes } from './system-routes.ts';
+
+/** What a part of kalium (jobs, metrics, admin, …) adds to the api. */
+export interface ApiPart {
+  /** Middleware run for every request, after request ids and error mapping (logging, metrics, auth). */
+  middleware?: Middleware[];
+  /** Routes mounted before the app's own. */
+  router?: Router;
+  /** Mounts routes for the app's background paths. */
+  background?: (router: Router) => void;
+}
+
+/**
+ * Builds the api's Koa app. Middleware order: request id → error mapping → parts' middleware →
+ * unmatched-route mapping (404/405 as JSON) → system and parts' routes → the app's routes.
+ */
+export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
+  const koa = new Koa();
+  koa.on('error', (error: unknown) => {
+    // Errors after the headers went out (a stream failing mid-way) reach here, not the error handler.
+    runtime.logger.error({ err: error }, 'response failed after it started');
+  });
+  koa.use(requestId);
+  koa.use(errorHandler(runtime.logger, runtime.config.nodeEnv === 'development'));
+  for (const part of parts) for (const middleware of part.middleware ?? []) koa.use(middleware);
+  koa.use(unmatched);
+
+  const system = systemRoutes(runtime);
+  koa.use(system.routes());
+  for (const part of parts) if (part.router) koa.use(part.router.routes()).use(part.router.allowedMethods());
+
+  const router = new Router();
+  for (const route of runtime.app.routes) {
+    if (route.kind === 'handler') {
+      for (const method of route.methods) router.register(route.path, [method], handlerRoute(route, runtime));
+    }
+  }
+  for (const part of parts) part.background?.(router);
+  koa.use(router.routes());
+  koa.use(system.allowedMethods());
+  koa.use(router.allowedMethods());
+  return koa;
+}
+
+/** Turns what no route answered into SPEC's errors: 404 `not_found`, 405 with `Allow`. */
+async function unmatched(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.body !== undefined && ctx.body !== null) return;
+  if (ctx.status === 405) {
+    throw errors.methodNotAllowed(ctx.method, String(ctx.response.get('Allow')).split(/,\s*/));
+  }
+  if (ctx.status === 404) throw errors.notFound(ctx.path);
+}

@@ -1,0 +1,28 @@
+import { Readable } from 'node:stream';
+import type { Context } from 'koa';
+import type { Response } from '../app/response.ts';
+
+/** Whether a body is to be streamed chunk by chunk. */
+export function isStreamBody(body: unknown): body is AsyncIterable<Uint8Array | string> {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && Symbol.asyncIterator in body;
+}
+
+/**
+ * Writes a handler's Response to Koa. A streamed body is sent as it is produced; `onStreamEnd` runs
+ * when the stream closes, finished or not (the GPU is busy until then).
+ */
+export function writeResponse(ctx: Context, response: Response, onStreamEnd?: () => void): void {
+  ctx.status = response.status;
+  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+  if (response.json !== undefined) {
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(response.json);
+  } else if (isStreamBody(response.body)) {
+    const stream = Readable.from(response.body, { objectMode: false });
+    if (onStreamEnd) stream.once('close', onStreamEnd);
+    if (!response.headers['content-type'] && !response.headers['Content-Type']) ctx.type = 'application/octet-stream';
+    ctx.body = stream;
+  } else if (response.body !== undefined) {
+    ctx.body = response.body;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * kalium: serve AI models in production. The public surface of the framework.
+ * @packageDocumentation
+ */
+export { Kalium } from './app/kalium.ts';
+export { Request, type RequestData } from './app/request.ts';
+export { Response, type ResponseInit, type ResponseBody } from './app/response.ts';
+export type {
+  BackgroundOptions,
+  HandlerOptions,
+  JobContext,
+  RouteCacheOptions,
+  HandlerFn,
+  BackgroundFn,
+  BatchFn,
+} from './app/routes.ts';
+export { Store, type StoreOptions } from './store/store.ts';
+export { KaliumError, ConfigError } from './errors/kalium-error.ts';

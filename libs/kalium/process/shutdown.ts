@@ -1,0 +1,34 @@
+import type { Logger } from '../log/logger.ts';
+
+/**
+ * SIGTERM or SIGINT closes gracefully (`close`), then exits 0; a second signal exits at once with 130.
+ */
+export function exitOnSignals(logger: Logger, close: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** Prints a start-up failure for humans (no stack for configuration mistakes) and exits 1. */
+export function exitOnStartupError(error: unknown): never {
+  const name = (error as Error | undefined)?.name;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`kalium: ${name === 'ConfigError' ? '' : 'start-up failed: '}${message}\n`);
+  if (name !== 'ConfigError' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+}

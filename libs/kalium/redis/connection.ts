@@ -1,0 +1,39 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type ConnectionRole =
+  /** Commands on a request's path: fail at once while disconnected, so callers answer 503 instead of hanging. */
+  | 'command'
+  /** BullMQ workers and blocking or subscribing clients: wait and reconnect forever. */
+  | 'blocking';
+
+/**
+ * Opens a Redis connection from a URL. `command` connections never queue commands while Redis is
+ * down (ioredis' offline queue would hold a request until Redis returns), so an outage surfaces as an
+ * error within a second; both kinds reconnect by themselves, with capped backoff.
+ */
+export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    connectTimeout: 1000,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    ...(role === 'command'
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000 }
+      : { enableOfflineQueue: true, maxRetriesPerRequest: null }),
+    ...extra,
+  };
+  const redis = new Redis(url, options);
+  // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Closes a connection, quitting politely when it is up and disconnecting otherwise. Never throws. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    if (redis.status === 'ready') await redis.quit();
+    else redis.disconnect();
+  } catch {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import type { Kalium } from '../app/kalium.ts';
+import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
+import { GpuLease } from '../gpu/lease.ts';
+import { GpuStats } from '../gpu/gpu-stats.ts';
+import type { Logger } from '../log/logger.ts';
+import { appKeys, type AppKeys } from '../redis/keys.ts';
+import { closeRedis, createRedis, type ConnectionRole } from '../redis/connection.ts';
+import { RedisBackend } from '../store/store.ts';
+
+type Closer = { name: string; close: () => Promise<void> | void };
+
+/**
+ * What one kalium process (api or worker) holds: the app and its context, config, logger, Redis
+ * connections, the GPU lease. Parts added later (queues, workers) register closers; `close()` runs them
+ * in reverse order of registration, then closes the connections.
+ */
+export class Runtime {
+  readonly app: Kalium;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redisUrl: string;
+  readonly keys: AppKeys;
+  /** Fails fast while Redis is down; for anything on a request's path. */
+  readonly redis: Redis;
+  readonly lease: GpuLease;
+  readonly gpuStats = new GpuStats();
+  #context: unknown;
+  #initialized = false;
+  #initError: unknown;
+  readonly #connections: Redis[] = [];
+  readonly #closers: Closer[] = [];
+  #closing: Promise<void> | undefined;
+  readonly #initDone = deferred();
+  #queueCounts: () => Promise<Record<string, number>> = async () => ({});
+
+  constructor(app: Kalium, config: Config, logger: Logger) {
+    this.app = app;
+    this.config = config;
+    this.logger = logger;
+    this.redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
+    this.keys = appKeys(app.name);
+    this.redis = this.connection('command');
+    this.lease = new GpuLease({
+      redis: this.redis,
+      subscriber: () => this.connection('blocking'),
+      key: this.keys.lease(config.device),
+      releasedChannel: this.keys.leaseReleased(config.device),
+      ttlMs: config.leaseTtlMs,
+      logger,
+    });
+    app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
+  }
+
+  /** Opens a Redis connection that `close()` will close. */
+  connection(role: ConnectionRole): Redis {
+    const redis = createRedis(this.redisUrl, role);
+    this.#connections.push(redis);
+    return redis;
+  }
+
+  /** Registers something to close with the process; closed in reverse order, before the connections. */
+  onClose(name: string, close: Closer['close']): void {
+    this.#closers.push({ name, close });
+  }
+
+  /** Runs the app's `init` once. A failure is kept (readyz stays 503) and rethrown. */
+  async initialize(): Promise<void> {
+    const started = Date.now();
+    try {
+      this.#context = await this.app.load();
+      this.#initialized = true;
+      this.#initDone.resolve();
+      this.logger.info({ app: this.app.name, ms: Date.now() - started }, 'init finished');
+    } catch (error) {
+      this.#initError = error;
+      this.#initDone.reject(error);
+      throw error;
+    }
+  }
+
+  /** Resolves once `init` has run (rejects if it failed). */
+  whenInitialized(): Promise<void> {
+    return this.#initDone.promise;
+  }
+
+  /** Queue counts by state for the status routes; empty until the job queue registers its counter. */
+  async queueCounts(): Promise<Record<string, number>> {
+    try {
+      return await this.#queueCounts();
+    } catch {
+      return {};
+    }
+  }
+
+  setQueueCounts(counter: () => Promise<Record<string, number>>): void {
+    this.#queueCounts = counter;
+  }
+
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
+  get initError(): unknown {
+    return this.#initError;
+  }
+
+  /** What `init` returned. */
+  get context(): unknown {
+    return this.#context;
+  }
+
+  /** Whether Redis answers a PING within a second. */
+  async redisAnswers(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes everything registered, then the lease listener and connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const closer of [...this.#closers].reverse()) {
+      try {
+        await closer.close();
+      } catch (error) {
+        this.logger.error({ err: error, part: closer.name }, 'error while closing');
+      }
+    }
+    this.lease.close();
+    await Promise.all(this.#connections.map((redis) => closeRedis(redis)));
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // a failed init is reported by initialize(); waiters still see the rejection
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_VARIABLES } from '../../libs/kalium/config/config.ts';
+
+export const CLI = fileURLToPath(new URL('../../apps/cli/kalium.mjs', import.meta.url));
+
+/** A kalium api or worker running as a real child process. */
+export interface KaliumProcess {
+  readonly child: ChildProcess;
+  /** The api's base URL (empty for a worker). */
+  readonly url: string;
+  /** Every log line so far, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  /** Everything it wrote to stderr. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal) once it exits. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** Resolves with the first log line matching. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals>;
+}
+
+/** The environment with none of kalium's variables (the test says which it wants). */
+export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CONFIG_VARIABLES) delete base[name];
+  return { ...base, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env };
+}
+
+/**
+ * Spawns `kalium <role> <app>` and waits until it is up: `api listening` for the api, `worker ready`
+ * for the worker (or whatever `readyLog` says).
+ */
+export async function startKalium(
+  role: 'api' | 'worker' | 'dev',
+  app: string,
+  env: Record<string, string>,
+  options: { readyLog?: string; timeoutMs?: number } = {},
+): Promise<KaliumProcess> {
+  const child = spawn(process.execPath, [CLI, role, app], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, unknown>> = [];
+  const listeners = new Set<(line: Record<string, unknown>) => void>();
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    for (const listener of [...listeners]) listener(line);
+  });
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'SIGKILL'));
+  });
+  const waitForLog: KaliumProcess['waitForLog'] = (match, timeoutMs = 20_000) =>
+    new Promise((resolve, reject) => {
+      const found = logs.find(match);
+      if (found) return resolve(found);
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`timed out waiting for a log line; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-20))}`));
+      }, timeoutMs);
+      const listener = (line: Record<string, unknown>) => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        resolve(line);
+      };
+      listeners.add(listener);
+      void exited.then((code) => {
+        if (!listeners.has(listener)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        reject(new Error(`kalium ${role} exited (${code}) before it was ready; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-20))}`));
+      });
+    });
+
+  const readyMsg = options.readyLog ?? (role === 'worker' ? 'worker ready' : 'api listening');
+  const ready = await waitForLog((line) => line.msg === readyMsg, options.timeoutMs);
+  if (role !== 'worker') await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
+  return {
+    child,
+    url: typeof ready.url === 'string' ? ready.url : '',
+    logs,
+    stderr: () => stderr,
+    exited,
+    waitForLog,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
