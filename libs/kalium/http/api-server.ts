@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime/runtime.ts';
+import { apiParts } from './api-parts.ts';
 import { createApi, type ApiPart } from './server.ts';
 
 export interface ApiServer {
@@ -12,7 +13,7 @@ export interface ApiServer {
 }
 
 /** Listens on the configured host and port (0: a free one) and serves the app. */
-export async function startApiServer(runtime: Runtime, parts: ApiPart[] = []): Promise<ApiServer> {
+export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiParts(runtime)): Promise<ApiServer> {
   const koa = createApi(runtime, parts);
   const server = createServer(koa.callback());
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout

@@ -46,8 +46,10 @@ export async function invokeHandler(
 ): Promise<{ response: Response; done?: () => void }> {
   const hold = route.gpu ? await takeLease(route, runtime) : undefined;
   const ended = route.gpu ? runtime.gpuStats.start() : undefined;
+  const holdTimer = route.gpu ? runtime.metrics.leaseHold.startTimer({ role: 'api' }) : undefined;
   const done = once(() => {
     ended?.();
+    holdTimer?.();
     void hold?.release();
   });
 
@@ -78,12 +80,17 @@ export async function invokeHandler(
 
 async function takeLease(route: HandlerRoute, runtime: Runtime): Promise<LeaseHold> {
   let hold: LeaseHold | undefined;
+  const waitTimer = runtime.metrics.leaseWait.startTimer({ role: 'api' });
   try {
     hold = route.maxWaitMs > 0 ? await runtime.lease.acquire(route.maxWaitMs) : await runtime.lease.tryAcquire();
   } catch (error) {
     throw errors.backendUnavailable(error);
   }
-  if (!hold) throw errors.gpuBusy(1);
+  if (!hold) {
+    runtime.metrics.gpuBusy.inc({ route: route.path });
+    throw errors.gpuBusy(1);
+  }
+  waitTimer();
   return hold;
 }
 

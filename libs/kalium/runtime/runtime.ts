@@ -3,6 +3,7 @@ import type { Kalium } from '../app/kalium.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
 import { GpuStats } from '../gpu/gpu-stats.ts';
+import { Metrics } from '../metrics/metrics.ts';
 import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole } from '../redis/connection.ts';
@@ -25,6 +26,7 @@ export class Runtime {
   readonly redis: Redis;
   readonly lease: GpuLease;
   readonly gpuStats = new GpuStats();
+  readonly metrics: Metrics;
   #context: unknown;
   #initialized = false;
   #initError: unknown;
@@ -34,7 +36,8 @@ export class Runtime {
   readonly #initDone = deferred();
   #queueCounts: () => Promise<Record<string, number>> = async () => ({});
 
-  constructor(app: Kalium, config: Config, logger: Logger) {
+  constructor(app: Kalium, config: Config, logger: Logger, options: { processMetrics?: boolean } = {}) {
+    this.metrics = new Metrics(options);
     this.app = app;
     this.config = config;
     this.logger = logger;

@@ -1,0 +1,11 @@
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ApiPart } from './server.ts';
+
+/**
+ * The parts that make up the full api, in middleware order. One list, used by `kalium api` and by the
+ * tests, so both serve the same thing.
+ */
+export function apiParts(runtime: Runtime): ApiPart[] {
+  void runtime;
+  return [];
+}

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/**
+ * Every metric kalium exports, on one registry per process, all named `kalium_…`. Parts of kalium
+ * record into these fields; the api serves them at `/metrics`, the worker on its metrics port.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'kalium_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'kalium_http_request_duration_seconds',
+    help: 'Time from request to response headers, by route and method.',
+    labelNames: ['route', 'method'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly gpuBusy = new Counter({
+    name: 'kalium_gpu_busy_total',
+    help: 'Requests answered 423 gpu_busy, by route.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly leaseWait = new Histogram({
+    name: 'kalium_gpu_lease_wait_seconds',
+    help: 'Time spent waiting for the GPU lease before taking it.',
+    labelNames: ['role'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly leaseHold = new Histogram({
+    name: 'kalium_gpu_lease_hold_seconds',
+    help: 'Time the GPU lease was held per model call.',
+    labelNames: ['role'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly queueJobs = new Gauge({
+    name: 'kalium_queue_jobs',
+    help: 'Jobs in the queue by state (waiting, active, delayed, completed, failed).',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'kalium_job_duration_seconds',
+    help: 'Time a job ran in the worker, by route and outcome.',
+    labelNames: ['route', 'outcome'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Counter({
+    name: 'kalium_jobs_total',
+    help: 'Jobs finished, by route and outcome (succeeded, failed, canceled).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cache = new Counter({
+    name: 'kalium_cache_events_total',
+    help: 'Response cache events by route: hit, miss, wait (waited for another computer), lock_timeout.',
+    labelNames: ['route', 'event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'kalium_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered, retry, failed, gone, refused).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'kalium_' });
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
