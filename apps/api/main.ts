@@ -16,7 +16,8 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
     exitOnStartupError(error);
   }
   const api = await startApiServer(runtime).catch(exitOnStartupError);
-  exitOnSignals(runtime.logger, () => api.close());
+  // Past the drain deadline, closing queues and Redis gets a few seconds more before a forced exit.
+  exitOnSignals(runtime.logger, () => api.close(), { forceExitAfterMs: runtime.config.shutdownTimeoutMs + 5000 });
   await runtime.initialize().catch(async (error: unknown) => {
     runtime.logger.fatal({ err: error }, 'init failed');
     await api.close();

@@ -1,4 +1,8 @@
+import { requestLogPart } from '../log/request-log.ts';
+import { metricsPart } from '../metrics/metrics-part.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { adminDashboardPart } from './admin-dashboard.ts';
+import { apiKeyPart } from './api-key-auth.ts';
 import type { ApiPart } from './server.ts';
 
 /**
@@ -6,6 +10,10 @@ import type { ApiPart } from './server.ts';
  * tests, so both serve the same thing.
  */
 export function apiParts(runtime: Runtime): ApiPart[] {
-  void runtime;
-  return [];
+  return [
+    requestLogPart(runtime.logger), // outermost: logs every request, 401s included
+    metricsPart(runtime), // counts every request, 401s included
+    apiKeyPart(runtime.config),
+    adminDashboardPart(runtime),
+  ];
 }

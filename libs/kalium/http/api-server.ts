@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime/runtime.ts';
 import { apiParts } from './api-parts.ts';
@@ -14,8 +14,13 @@ export interface ApiServer {
 
 /** Listens on the configured host and port (0: a free one) and serves the app. */
 export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiParts(runtime)): Promise<ApiServer> {
-  const koa = createApi(runtime, parts);
-  const server = createServer(koa.callback());
+  const handle = createApi(runtime, parts).callback();
+  const drain = new Drain();
+  const server = createServer((req, res) => {
+    drain.track(res);
+    void handle(req, res);
+  });
+  drain.server = server;
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -32,21 +37,59 @@ export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiPar
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const started = Date.now();
+      const inFlight = drain.inFlight;
+      const drained = drain.start();
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          runtime.logger.warn('shutdown deadline passed; closing open connections');
-          server.closeAllConnections();
-          resolve();
-        }, runtime.config.shutdownTimeoutMs);
+      const deadline = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), runtime.config.shutdownTimeoutMs);
       });
-      await Promise.race([drained, deadline]);
+      const finished = await Promise.race([drained.then(() => true), deadline]);
       clearTimeout(timer);
+      if (finished) {
+        runtime.logger.info({ inFlight, ms: Date.now() - started }, 'in-flight requests finished');
+      } else {
+        runtime.logger.warn({ left: drain.inFlight, timeoutMs: runtime.config.shutdownTimeoutMs }, 'shutdown deadline passed; closing open connections');
+        server.closeAllConnections();
+      }
       await runtime.close();
     })();
     return closing;
   };
   return { server, url, close };
+}
+
+/**
+ * Graceful draining of a Node HTTP server. `server.close()` stops accepting but leaves keep-alive
+ * connections open until the client drops them, which can outlast any deadline. So once draining,
+ * every response (in flight or new on an open connection) says `Connection: close`, and each
+ * connection is closed as soon as it goes idle.
+ */
+class Drain {
+  server: Server | undefined;
+  readonly #responses = new Set<ServerResponse<IncomingMessage>>();
+  #draining = false;
+
+  get inFlight(): number {
+    return this.#responses.size;
+  }
+
+  track(res: ServerResponse<IncomingMessage>): void {
+    this.#responses.add(res);
+    if (this.#draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      this.#responses.delete(res);
+      // The socket goes idle just after its response closes; close it then rather than keep it alive.
+      if (this.#draining) setImmediate(() => this.server?.closeIdleConnections());
+    });
+  }
+
+  /** Stops accepting; resolves once every connection has closed. */
+  start(): Promise<void> {
+    this.#draining = true;
+    for (const res of this.#responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    this.server?.closeIdleConnections();
+    return closed;
+  }
 }

@@ -49,7 +49,7 @@ export class Metrics {
 
   readonly queueJobs = new Gauge({
     name: 'kalium_queue_jobs',
-    help: 'Jobs in the queue by state (waiting, active, delayed, completed, failed).',
+    help: 'Jobs in each queue by state (waiting, prioritized, active, delayed, paused, completed, failed), read at scrape time.',
     labelNames: ['queue', 'state'] as const,
     registers: [this.registry],
   });
@@ -83,12 +83,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #collectors: Array<() => Promise<void>> = [];
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'kalium_' });
   }
 
+  /**
+   * Runs `collect` before every scrape, for values read from elsewhere rather than recorded as they
+   * happen (queue depth, read from Redis). A collector handles its own errors; one that throws
+   * anyway is skipped, so a scrape always answers.
+   */
+  onCollect(collect: () => Promise<void>): void {
+    this.#collectors.push(collect);
+  }
+
   /** The Prometheus text exposition. */
   async render(): Promise<{ contentType: string; body: string }> {
+    await Promise.all(this.#collectors.map((collect) => collect().catch(() => {})));
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

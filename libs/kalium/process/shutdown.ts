@@ -1,9 +1,17 @@
 import type { Logger } from '../log/logger.ts';
 
+export interface ExitOnSignalsOptions {
+  /**
+   * Exit with code 1 if closing has not finished this long after the first signal (a close stuck
+   * on an unreachable Redis, say). Undefined: wait as long as closing takes.
+   */
+  forceExitAfterMs?: number;
+}
+
 /**
  * SIGTERM or SIGINT closes gracefully (`close`), then exits 0; a second signal exits at once with 130.
  */
-export function exitOnSignals(logger: Logger, close: () => Promise<void>): void {
+export function exitOnSignals(logger: Logger, close: () => Promise<void>, options: ExitOnSignalsOptions = {}): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -12,8 +20,17 @@ export function exitOnSignals(logger: Logger, close: () => Promise<void>): void 
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (options.forceExitAfterMs !== undefined) {
+      setTimeout(() => {
+        logger.error({ ms: options.forceExitAfterMs }, 'shutdown did not finish in time: exiting now');
+        process.exit(1);
+      }, options.forceExitAfterMs).unref();
+    }
     close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('shut down');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -4,10 +4,12 @@ import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
 import { GpuStats } from '../gpu/gpu-stats.ts';
 import { Metrics } from '../metrics/metrics.ts';
+import { queueDepthCollector } from '../metrics/queue-depth.ts';
 import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole } from '../redis/connection.ts';
 import { RedisBackend } from '../store/store.ts';
+import { QueueRegistry } from './queue-registry.ts';
 
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -27,6 +29,8 @@ export class Runtime {
   readonly lease: GpuLease;
   readonly gpuStats = new GpuStats();
   readonly metrics: Metrics;
+  /** The BullMQ queues this process opened, for the dashboard and queue-depth metrics. */
+  readonly queues = new QueueRegistry();
   #context: unknown;
   #initialized = false;
   #initError: unknown;
@@ -38,6 +42,7 @@ export class Runtime {
 
   constructor(app: Kalium, config: Config, logger: Logger, options: { processMetrics?: boolean } = {}) {
     this.metrics = new Metrics(options);
+    this.metrics.onCollect(queueDepthCollector(this.queues, this.metrics, logger));
     this.app = app;
     this.config = config;
     this.logger = logger;

@@ -1,0 +1,44 @@
+import type { Context, Next } from 'koa';
+import { toKaliumError } from './error-handler.ts';
+
+/** How one request ended, as metrics and the request log see it. */
+export interface RequestOutcome {
+  /** The route pattern that answered (`/jobs/:id`), or `unmatched`: never the raw path. */
+  route: string;
+  method: string;
+  status: number;
+  durationMs: number;
+}
+
+/**
+ * The label for the route that answered. Parts that answer a whole subtree (the dashboard) set
+ * `ctx.state.routeLabel`; otherwise @koa/router's matched pattern; else `unmatched` (404, 405), so
+ * a scan of random paths cannot grow the label set without bound.
+ */
+export function routeLabel(ctx: Context): string {
+  const label: unknown = ctx.state.routeLabel ?? (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof label === 'string' ? label : 'unmatched';
+}
+
+/**
+ * Runs the rest of the chain, then reports how the request ended. A thrown error has not been
+ * answered yet (the error handler above this middleware maps it), so its status is worked out the
+ * same way the error handler will.
+ */
+export async function observeRequest(ctx: Context, next: Next, report: (outcome: RequestOutcome) => void): Promise<void> {
+  const started = process.hrtime.bigint();
+  let status: number | undefined;
+  try {
+    await next();
+  } catch (error) {
+    status = toKaliumError(error).status;
+    throw error;
+  } finally {
+    report({
+      route: routeLabel(ctx),
+      method: ctx.method,
+      status: status ?? ctx.status,
+      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+  }
+}
