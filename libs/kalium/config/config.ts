@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/kalium-error.ts';
+import { parseRedisUrl } from '../redis/redis-url.ts';
 import { parseByteSize } from './byte-size.ts';
 
 /**
@@ -7,7 +8,7 @@ import { parseByteSize } from './byte-size.ts';
  * Nothing else in kalium reads `process.env`.
  */
 export interface Config {
-  /** Redis connection URL (`redis://`, `rediss://`, `redis-sentinel://`); undefined when not set. */
+  /** Redis URL: `redis://`, `rediss://`, `redis-sentinel://…?name=`, `redis-cluster://h1:p1,h2:p2` (+ TLS forms; see redis-url.ts); undefined when not set. */
   redisUrl: string | undefined;
   /** @defaultValue '0.0.0.0' */
   host: string;
@@ -53,7 +54,13 @@ const nonEmpty = z.string().min(1, 'expected a non-empty value');
 const schema = {
   REDIS_URL: z
     .string()
-    .regex(/^(redis|rediss|redis-sentinel):\/\/.+/, 'expected a redis://, rediss:// or redis-sentinel:// URL')
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
     .optional(),
   HOST: nonEmpty.default('0.0.0.0'),
   PORT: int(0, 65535).default(8000),
@@ -100,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(raw[name] ?? '')}: ${issue.message}`;
+      return `${name}=${JSON.stringify(shown(name, raw[name] ?? ''))}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -125,6 +132,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     devRedisPort: c.KALIUM_DEV_REDIS_PORT,
   };
 }
+
+/** A bad value as an error message may show it: secrets never, a URL without its password. */
+function shown(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return '[hidden]';
+  if (name === 'REDIS_URL') return value.replace(/\/\/([^@/]*:)[^@/]*@/, '//$1[hidden]@');
+  return value;
+}
+
+const SECRET_VARIABLES = new Set(['API_KEY', 'ADMIN_TOKEN', 'WEBHOOK_SECRET']);
 
 /** The Redis URL a process uses when `REDIS_URL` is not set. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import { readLua } from '../redis/lua.ts';
 
@@ -11,9 +11,9 @@ const POLL_MS = 50;
 
 export interface GpuLeaseOptions {
   /** A command connection (fails fast while Redis is down). */
-  redis: Redis;
+  redis: RedisClient;
   /** Opens the connection that listens for releases; called once, on the first wait. */
-  subscriber: () => Redis;
+  subscriber: () => RedisClient;
   /** The device's lease key. */
   key: string;
   /** The channel release.lua publishes on. */
@@ -23,7 +23,7 @@ export interface GpuLeaseOptions {
   logger: Logger;
 }
 
-type LeaseRedis = Redis & {
+type LeaseRedis = RedisClient & {
   kaliumLeaseRenew(key: string, token: string, ttlMs: number): Promise<number>;
   kaliumLeaseRelease(key: string, channel: string, token: string): Promise<number>;
 };
@@ -36,7 +36,7 @@ type LeaseRedis = Redis & {
 export class GpuLease {
   readonly #options: GpuLeaseOptions;
   readonly #redis: LeaseRedis;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   readonly #waiters = new Set<() => void>();
 
   constructor(options: GpuLeaseOptions) {

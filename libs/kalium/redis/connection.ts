@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url.ts';
+
+/** A connection kalium uses: one server (direct or through Sentinel) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export type ConnectionRole =
   /** Commands on a request's path: fail at once while disconnected, so callers answer 503 instead of hanging. */
@@ -6,29 +10,53 @@ export type ConnectionRole =
   /** BullMQ workers and blocking or subscribing clients: wait and reconnect forever. */
   | 'blocking';
 
+const BACKOFF = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+
 /**
- * Opens a Redis connection from a URL. `command` connections never queue commands while Redis is
- * down (ioredis' offline queue would hold a request until Redis returns), so an outage surfaces as an
- * error within a second; both kinds reconnect by themselves, with capped backoff.
+ * Opens a Redis connection from a URL (any scheme of {@link parseRedisUrl}: `redis://`, `rediss://`,
+ * `redis-sentinel://`, `redis-cluster://` and their TLS forms). `command` connections never queue
+ * commands while Redis is down (ioredis' offline queue would hold a request until Redis returns),
+ * so an outage surfaces as an error within a second; both kinds reconnect by themselves, with
+ * capped backoff. `extra` is merged into the options of each server connection.
  */
-export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
-  const options: RedisOptions = {
-    lazyConnect: false,
-    connectTimeout: 1000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-    ...(role === 'command'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000 }
-      : { enableOfflineQueue: true, maxRetriesPerRequest: null }),
-    ...extra,
-  };
-  const redis = new Redis(url, options);
+export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): RedisClient {
+  const target = parseRedisUrl(url);
+  const offlineQueue = role !== 'command';
+  const perRequest: RedisOptions =
+    role === 'command' ? { maxRetriesPerRequest: 1, commandTimeout: 1000 } : { maxRetriesPerRequest: null };
+  let redis: RedisClient;
+  if (target.kind === 'cluster') {
+    // The cluster owns reconnecting and the offline queue; each node connection gets the rest.
+    const nodeExtra: RedisOptions = { ...extra };
+    delete nodeExtra.retryStrategy;
+    delete nodeExtra.enableOfflineQueue;
+    redis = new Cluster(target.nodes, {
+      ...target.options,
+      enableOfflineQueue: offlineQueue,
+      clusterRetryStrategy: BACKOFF,
+      // BullMQ vets blocking connections by the nodes' maxRetriesPerRequest, so it is set there.
+      redisOptions: { ...target.options.redisOptions, connectTimeout: 1000, ...perRequest, ...nodeExtra },
+    });
+  } else {
+    redis = new Redis({
+      ...target.options,
+      // Sentinel: `retryStrategy` governs reconnecting to the master; the sentinels get the same backoff.
+      ...(target.kind === 'sentinel' ? { sentinelRetryStrategy: BACKOFF } : {}),
+      lazyConnect: false,
+      connectTimeout: 1000,
+      retryStrategy: BACKOFF,
+      enableOfflineQueue: offlineQueue,
+      ...perRequest,
+      ...extra,
+    });
+  }
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
   redis.on('error', () => {});
   return redis;
 }
 
 /** Closes a connection, quitting politely when it is up and disconnecting otherwise. Never throws. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {
     if (redis.status === 'ready') await redis.quit();
@@ -42,7 +70,7 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * Waits up to `timeoutMs` for a connection still connecting (a Store made at module load is used before
  * its first connect finishes). Resolves either way: a command on a connection still down then fails fast.
  */
-export async function whenReady(redis: Redis, timeoutMs = 1000): Promise<void> {
+export async function whenReady(redis: RedisClient, timeoutMs = 1000): Promise<void> {
   if (redis.status === 'ready' || redis.status === 'end') return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, timeoutMs);

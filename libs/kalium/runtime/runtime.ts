@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Kalium } from '../app/kalium.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
@@ -7,7 +6,7 @@ import { Metrics } from '../metrics/metrics.ts';
 import { queueDepthCollector } from '../metrics/queue-depth.ts';
 import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
-import { closeRedis, createRedis, type ConnectionRole } from '../redis/connection.ts';
+import { closeRedis, createRedis, type ConnectionRole, type RedisClient } from '../redis/connection.ts';
 import { RedisBackend } from '../store/store.ts';
 import { QueueRegistry } from './queue-registry.ts';
 
@@ -25,7 +24,7 @@ export class Runtime {
   readonly redisUrl: string;
   readonly keys: AppKeys;
   /** Fails fast while Redis is down; for anything on a request's path. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly lease: GpuLease;
   readonly gpuStats = new GpuStats();
   readonly metrics: Metrics;
@@ -34,7 +33,7 @@ export class Runtime {
   #context: unknown;
   #initialized = false;
   #initError: unknown;
-  readonly #connections: Redis[] = [];
+  readonly #connections: RedisClient[] = [];
   readonly #closers: Closer[] = [];
   #closing: Promise<void> | undefined;
   readonly #initDone = deferred();
@@ -61,7 +60,7 @@ export class Runtime {
   }
 
   /** Opens a Redis connection that `close()` will close. */
-  connection(role: ConnectionRole): Redis {
+  connection(role: ConnectionRole): RedisClient {
     const redis = createRedis(this.redisUrl, role);
     this.#connections.push(redis);
     return redis;

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { createRedis, closeRedis, whenReady } from '../redis/connection.ts';
+import { createRedis, closeRedis, whenReady, type RedisClient } from '../redis/connection.ts';
 import { DEFAULT_REDIS_URL } from '../config/config.ts';
 import { LocalBackend } from './local-backend.ts';
 import type { StoreBackend } from './store-backend.ts';
@@ -68,11 +67,11 @@ function checkKey(key: string): string {
 /** Values in Redis under `prefix + key`, with `SET … EX`. Connects on first use when given a URL. */
 export class RedisBackend implements StoreBackend {
   readonly #prefix: string;
-  #redis: Redis | undefined;
+  #redis: RedisClient | undefined;
   readonly #url: string | undefined;
   readonly #owned: boolean;
 
-  constructor(options: { url: string; prefix: string } | { redis: Redis; prefix: string }) {
+  constructor(options: { url: string; prefix: string } | { redis: RedisClient; prefix: string }) {
     this.#prefix = options.prefix;
     if ('redis' in options) {
       this.#redis = options.redis;
@@ -83,7 +82,7 @@ export class RedisBackend implements StoreBackend {
     }
   }
 
-  async #client(): Promise<Redis> {
+  async #client(): Promise<RedisClient> {
     this.#redis ??= createRedis(this.#url!, 'command');
     await whenReady(this.#redis);
     return this.#redis;
