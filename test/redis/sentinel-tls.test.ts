@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import app from '../fixtures/apps/counter-app.ts';
 import { appKeys } from '../../libs/kalium/redis/keys.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -23,7 +23,7 @@ test.after.always(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function untilAnswers(options: ConstructorParameters<typeof Redis>[0] & object, ask: (redis: Redis) => Promise<unknown>): Promise<void> {
+async function untilAnswers(options: RedisOptions, ask: (redis: Redis) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < 400; i++) {
     const redis = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     redis.on('error', () => {});
