@@ -4,24 +4,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../libs/kalium/process/embedded-redis.ts';
 import { CLI, cleanEnv, startKalium } from '../helpers/kalium-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 const APP = resolve('test/fixtures/apps/gpu-app.ts');
 
-async function answers(port: number): Promise<boolean> {
-  const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
+const answers = (port: number) => redisAnswers(`redis://127.0.0.1:${port}`);
 
 test('with no REDIS_URL and nothing on its port, kalium dev starts redis-server (data in .kalium/) and stops it on exit', async (t) => {
   const port = await freePort();
