@@ -110,7 +110,8 @@ test.serial('POST /result without a string id is a 400 invalid_input', async (t)
 test.serial('the gpu route answers 423 while the lease is held, and the gpu=false route still answers', async (t) => {
   const client = redis.client();
   await client.set(keys.store('job-held'), JSON.stringify({ results: [] }), 'EX', 60);
-  t.is(await client.set(keys.lease('default'), 'someone-else', 'PX', 5000, 'NX'), 'OK');
+  // Long enough to outlast a slow machine; deleted in `finally`.
+  t.is(await client.set(keys.lease('default'), 'someone-else', 'PX', 30_000, 'NX'), 'OK');
   try {
     const busy = await post('/', { text: 'I love it.' });
     t.is(busy.status, 423);
