@@ -25,7 +25,8 @@ export interface KaliumProcess {
 export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CONFIG_VARIABLES) delete base[name];
-  return { ...base, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env };
+  // Free ports for the api and the worker's metrics server, so test processes never collide.
+  return { ...base, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', ...env };
 }
 
 /**

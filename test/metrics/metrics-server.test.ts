@@ -34,3 +34,12 @@ test('close stops the server even with a keep-alive connection open, and is idem
   await Promise.all([server.close(), server.close()]);
   await t.throwsAsync(fetch(`${server.url}/healthz`));
 });
+
+test('a metrics port already taken fails start-up with a message naming METRICS_PORT', async (t) => {
+  const first = await startMetricsServer(new Metrics({ processMetrics: false }), { host: '127.0.0.1', port: 0 });
+  t.teardown(() => first.close());
+  const port = Number(new URL(first.url).port);
+  await t.throwsAsync(startMetricsServer(new Metrics({ processMetrics: false }), { host: '127.0.0.1', port }), {
+    message: new RegExp(`metrics port ${port} .* in use .*METRICS_PORT`),
+  });
+});

@@ -31,9 +31,14 @@ export async function startMetricsServer(metrics: Metrics, options: { host: stri
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') return reject(error);
+      const message = `The metrics port ${options.port} on ${options.host} is in use (another worker on this host?); give each worker its own METRICS_PORT`;
+      reject(new Error(message, { cause: error }));
+    };
+    server.once('error', failed);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
