@@ -274,3 +274,15 @@ test('metrics count hits, misses, waits and lock timeouts per route', async (t) 
     { hit: 1, miss: 3, wait: 1, lock_timeout: 1 },
   );
 });
+
+test('app.cache inside a handler caches under the app\'s prefix; before the app runs it says so', async (t) => {
+  const first = await post('/direct', { tag: 'direct', word: 'tea' });
+  const second = await post('/direct', { tag: 'direct', word: 'tea' });
+  t.deepEqual(await first.json(), { upper: 'TEA' });
+  t.deepEqual(await second.json(), { upper: 'TEA' });
+  t.is(await runs('/direct', 'direct'), 1);
+  t.is(await raw.get(`${PREFIX}:cache:app:v:upper:tea`), '"TEA"');
+  const unstarted = createCacheApp(redis.url);
+  t.teardown(() => unstarted.counter.disconnect());
+  t.throws(() => unstarted.app.cache, { message: /available once the app runs/ });
+});
