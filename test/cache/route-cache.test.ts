@@ -111,6 +111,10 @@ test('the key is the route plus a canonical hash of the body (and query); key(re
   const q1again = await fetch(`${api.url}/query?x=1&tag=q`);
   t.deepEqual([q1.headers.get('x-cache'), q2.headers.get('x-cache'), q1again.headers.get('x-cache')], ['MISS', 'MISS', 'HIT']);
   t.deepEqual((await q1again.json()).query, { tag: 'q', x: '1' });
+  const head = await fetch(`${api.url}/query?tag=q&x=1`, { method: 'HEAD' });
+  t.is(head.status, 200);
+  t.is(head.headers.get('x-cache'), 'HIT', 'HEAD shares GET\'s entry');
+  t.is(await runs('/query', 'q'), 2);
 
   const ann = await post('/keyed', { tag: 'k', user: 'ann', extra: 1 });
   const annAgain = await post('/keyed', { tag: 'k', user: 'ann', extra: 2 });

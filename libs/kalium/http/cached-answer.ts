@@ -47,7 +47,9 @@ export async function answerCached(
   const ttlMs = cache.ttl * 1000;
   const compute = (mode: ComputeMode) =>
     mode === 'request' ? computeAnswer(invoke, request, controller) : computeInBackground(invoke, request);
-  const fetched = await runtime.routeCache.fetch<Answer>(routeCacheEntry(route.path, request.method, digest), compute, {
+  // HEAD (which @koa/router answers for GET routes) shares GET's entry: Koa drops the body.
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  const fetched = await runtime.routeCache.fetch<Answer>(routeCacheEntry(route.path, method, digest), compute, {
     ttlMs,
     lockTimeoutMs: cache.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     refreshAheadMs: cache.refreshAheadMs,
@@ -73,8 +75,8 @@ async function computeAnswer(invoke: Invoke, request: Request, controller: Abort
 }
 
 /**
- * A refresh-ahead: the same request, run again for no one in particular. Its own abort signal (the
- * original request's ends with it); a streamed answer, which cannot be stored, is closed at once so
+ * A refresh-ahead: the same request, run again for no one in particular, with an abort signal of its
+ * own. A streamed answer, which cannot be stored and has no one to read it, is closed at once so that
  * it frees the GPU.
  */
 async function computeInBackground(invoke: Invoke, original: Request): Promise<Computed<Answer>> {
