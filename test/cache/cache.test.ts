@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { Cache } from 'kalium';
@@ -110,6 +111,7 @@ for (const announced of [false, true]) {
       if (subscriber) await closeRedis(subscriber);
     });
     await raw.set(keys.lock('k'), 'another computer', 'PX', 60_000);
+    if (command.status !== 'ready') await once(command, 'ready');
 
     const started = Date.now();
     let computed = false;
@@ -177,24 +179,24 @@ test('the lock of a computer that died frees by its TTL, and a waiter computes',
   const keys = cacheKeys(prefix);
   const cache = cacheOn(redis.url, { prefix });
   // A lock nobody renews: its holder is gone.
-  await raw.set(keys.lock('k'), 'dead computer', 'PX', 500);
   const started = Date.now();
+  await raw.set(keys.lock('k'), 'dead computer', 'PX', 500);
   let runs = 0;
   const value = await cache.wrap('k', () => ++runs, { ttl: 60, lockTimeoutMs: 30_000 });
   const elapsed = Date.now() - started;
   t.is(value, 1);
   t.is(runs, 1);
-  t.true(elapsed >= 400, `waited for the TTL (${elapsed} ms)`);
+  t.true(elapsed >= 450, `waited for the TTL (${elapsed} ms)`);
   t.true(elapsed < 15_000, `computed once the lock lapsed, long before lockTimeoutMs (${elapsed} ms)`);
 });
 
 test('a computer renews its lock while it computes, so a slow computation is not run twice', async (t) => {
   const prefix = freshPrefix();
-  const replicas = [cacheOn(redis.url, { prefix, lockTtlMs: 300 }), cacheOn(redis.url, { prefix, lockTtlMs: 300 })];
+  const replicas = [cacheOn(redis.url, { prefix, lockTtlMs: 1000 }), cacheOn(redis.url, { prefix, lockTtlMs: 1000 })];
   let runs = 0;
   const slow = async () => {
     runs += 1;
-    await sleep(1500); // five lock TTLs
+    await sleep(3000); // three lock TTLs
     return 'done';
   };
   const first = replicas[0]!.wrap('k', slow, { ttl: 60, lockTimeoutMs: 30_000 });

@@ -1,12 +1,12 @@
 // The response cache when Redis fails: a cached route degrades to computing without the cache (a gpu
 // route still needs Redis for its lease, so it answers 503), and catches up when Redis is back.
 // Serial: the tests stop and fill up this file's Redis.
-import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { createCacheApp } from '../fixtures/cache-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { waitReady } from '../helpers/wait-ready.ts';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -19,6 +19,7 @@ test.before(async () => {
   const fixture = createCacheApp(redis.url);
   counter = fixture.counter;
   api = await startInProcessApi(fixture.app, { REDIS_URL: redis.url });
+  await waitReady(api.url);
 });
 
 test.after.always(async () => {
@@ -68,11 +69,7 @@ test.serial('Redis down: a cached gpu=false route computes without the cache; a 
   t.true(Date.now() - started < 5000, 'never hangs');
 
   await redis.restart();
-  const deadline = Date.now() + 20_000;
-  while ((await fetch(`${api.url}/readyz`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error('the api did not reconnect to Redis');
-    await sleep(50);
-  }
+  await waitReady(api.url);
   t.is((await post('/local', { n: 'back' })).headers.get('x-cache'), 'MISS');
   t.is((await post('/local', { n: 'back' })).headers.get('x-cache'), 'HIT');
 });

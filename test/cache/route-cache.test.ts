@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { createCacheApp } from '../fixtures/cache-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { waitReady } from '../helpers/wait-ready.ts';
 
 let redis: RedisServer;
 let raw: Redis;
@@ -21,6 +22,7 @@ test.before(async () => {
   const fixture = createCacheApp(redis.url);
   counter = fixture.counter;
   api = await startInProcessApi(fixture.app, { REDIS_URL: redis.url, KALIUM_LEASE_TTL_MS: '1000' });
+  await waitReady(api.url);
 });
 
 test.after.always(async () => {

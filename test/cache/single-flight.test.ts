@@ -6,6 +6,7 @@ import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { waitReady } from '../helpers/wait-ready.ts';
 
 const APP = fileURLToPath(new URL('../fixtures/apps/cache-app.ts', import.meta.url));
 const PREFIX = '{kalium:cachefixture}';
@@ -30,6 +31,7 @@ async function startReplicas(): Promise<[KaliumProcess, KaliumProcess]> {
   const start = async () => {
     const replica = await startKalium('api', APP, env, { timeoutMs: 60_000 });
     processes.push(replica);
+    await waitReady(replica.url);
     return replica;
   };
   return Promise.all([start(), start()]);
@@ -42,10 +44,10 @@ async function runs(tag: string): Promise<number> {
   return Number((await raw.get(`runs:/model:${tag}`)) ?? 0);
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(25);
   }
 }
@@ -72,14 +74,17 @@ test.serial('a computer killed mid-computation frees the lock by its TTL, and a 
   const [a, b] = await startReplicas();
   await raw.set('ms:crash', '60000');
   const doomed = model(a.url, { text: 'crash', tag: 'crash' }).catch(() => 'connection lost');
-  await until(async () => (await runs('crash')) === 1);
+  await until('the first replica runs the model', async () => (await runs('crash')) === 1);
   const locks = await raw.keys(`${PREFIX}:cache:route:l:/model:*`);
   t.is(locks.length, 1, 'the computer holds the lock');
 
   // The other replica's request waits for the computer (it subscribes to the fill channel to do so).
   const started = Date.now();
   const waiting = model(b.url, { text: 'crash', tag: 'crash' });
-  await until(async () => ((await raw.pubsub('NUMSUB', `${PREFIX}:cache:route:filled`)) as [string, number])[1] >= 1);
+  await until(
+    `the second replica waits (logs: ${JSON.stringify(b.logs.slice(-5))})`,
+    async () => ((await raw.pubsub('NUMSUB', `${PREFIX}:cache:route:filled`)) as [string, number])[1] >= 1,
+  );
   await raw.set('ms:crash', '100');
   await a.kill('SIGKILL');
   t.is(await doomed, 'connection lost');
