@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { CacheRedis } from './cache-commands.ts';
 
 /**
@@ -10,10 +11,12 @@ import type { CacheRedis } from './cache-commands.ts';
 export class ComputeLock {
   readonly #redis: CacheRedis;
   readonly #ttlMs: number;
+  readonly #coalesce: () => void;
 
   constructor(redis: CacheRedis, ttlMs: number) {
     this.#redis = redis;
     this.#ttlMs = ttlMs;
+    this.#coalesce = writeCoalescer(redis);
   }
 
   /** Takes the lock if it is free; the token to release it with, or undefined when another holds it. */
@@ -29,6 +32,7 @@ export class ComputeLock {
    */
   async readOrTake(valueKey: string, lockKey: string): Promise<{ value?: Buffer; ttlMs?: number; token?: string }> {
     const token = randomUUID();
+    this.#coalesce(); // the hit path: share the turn's socket write with other requests' lookups
     const [value, pttl, taken] = await this.#redis.kaliumCacheTakeBuffer(valueKey, lockKey, token, this.#ttlMs);
     if (value !== null) return { value, ttlMs: Math.max(0, pttl) };
     return taken === 1 ? { token } : {};
