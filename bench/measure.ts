@@ -53,5 +53,5 @@ export function median(values: number[]): number {
 /** `1234 req/s (p50 4 ms, p99 12 ms, 80 µs CPU)` */
 export function describe(m: Measurement): string {
   const cpu = m.cpuUs === undefined ? '' : `, ${m.cpuUs.toFixed(0)} µs CPU`;
-  return `${Math.round(m.rps)} req/s (p50 ${m.p50} ms, p99 ${m.p99} ms${cpu})`;
+  return `${Math.round(m.rps)} req/s (p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms${cpu})`;
 }
