@@ -1,5 +1,7 @@
 import test from 'ava';
 import { Cluster } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kalium } from 'kalium';
 import app from '../fixtures/apps/gpu-app.ts';
 import { createRedis, closeRedis } from '../../libs/kalium/redis/connection.ts';
 import { appKeys } from '../../libs/kalium/redis/keys.ts';
@@ -79,9 +81,31 @@ test.serial("every key the app writes hashes to the one slot of its {kalium:<app
   t.teardown(() => closeRedis(redis));
   const keys = appKeys('fixture');
   const tagSlot = await cluster.node(0).cluster('KEYSLOT', keys.prefix);
-  for (const key of [keys.lease('default'), keys.leaseReleased('default'), keys.store('x')]) {
+  const cacheKeys = [keys.routeCache, keys.appCache].flatMap((cache) => [cache.value('k'), cache.lock('k'), cache.filled]);
+  for (const key of [keys.lease('default'), keys.leaseReleased('default'), keys.store('x'), ...cacheKeys]) {
     t.is(await cluster.node(0).cluster('KEYSLOT', key), tagSlot, key);
   }
   await app.store.set('slot-probe', 1, { ttl: 60 });
   t.is(await redis.exists(keys.store('slot-probe')), 1);
+});
+
+test.serial('a cached handler on the cluster computes once for concurrent identical requests, then answers hits', async (t) => {
+  let runs = 0;
+  const cached = new Kalium('clustercache');
+  cached.handler('/cached', { gpu: true, maxWaitMs: 10_000, cache: { ttl: 60, lockTimeoutMs: 20_000 } }, async (_context, request) => {
+    runs += 1;
+    await sleep(300);
+    return { echo: request.json?.text };
+  });
+  const cachedApi = await startInProcessApi(cached, { REDIS_URL: cluster.url });
+  t.teardown(() => cachedApi.close());
+  const ask = () =>
+    fetch(`${cachedApi.url}/cached`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"same"}' });
+  const answers = await Promise.all(Array.from({ length: 8 }, ask));
+  t.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+  t.is(runs, 1, 'single flight across the waiters, through the cluster');
+  const hit = await ask();
+  t.is(hit.headers.get('x-cache'), 'HIT');
+  t.deepEqual(await hit.json(), { echo: 'same' });
+  t.is(runs, 1);
 });
