@@ -1,0 +1,67 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppKeys } from '../redis/keys.ts';
+import type { CanceledRecord, JobFields, JobSnapshot } from './job-body.ts';
+import type { JobData } from './job-data.ts';
+
+/**
+ * The BullMQ job-hash fields a status needs. Read by name rather than with `Job.fromId` because that
+ * loads the job's data, i.e. the whole request body (up to BODY_LIMIT), on every poll.
+ */
+const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason'] as const;
+
+/** Reads what is known about one job: its BullMQ state and fields, its cancel marker, its result. */
+export async function readSnapshot(queue: Queue, redis: Redis, keys: AppKeys, id: string): Promise<JobSnapshot> {
+  const resultKey = keys.store(id);
+  // All on one connection, sent in this order: a state of `completed` read before the result
+  // means the result (written before completion) is seen, unless it expired.
+  const [state, fields, marker, result] = await Promise.all([
+    queue.getJobState(id),
+    redis.hmget(queue.toKey(id), ...FIELDS),
+    redis.get(keys.jobCanceled(id)),
+    redis.get(resultKey),
+  ]);
+  let stored = result;
+  if (state === 'completed' && stored === null) stored = await redis.get(resultKey);
+  return {
+    id,
+    job: parseFields(fields),
+    state,
+    canceled: parseRecord(marker),
+    result: stored === null ? { found: false, value: null } : { found: true, value: JSON.parse(stored) as unknown },
+  };
+}
+
+function parseFields(values: Array<string | null>): JobFields | undefined {
+  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason] = values;
+  if (name === null || name === undefined || !timestamp) return undefined;
+  return {
+    name,
+    timestamp: Number(timestamp),
+    processedOn: processedOn ? Number(processedOn) : undefined,
+    finishedOn: finishedOn ? Number(finishedOn) : undefined,
+    progress: progress ? safeJson(progress) : 0,
+    attemptsStarted: ats ? Number(ats) : 0,
+    failedReason: failedReason ?? undefined,
+  };
+}
+
+export function parseRecord(raw: string | null): CanceledRecord | undefined {
+  if (raw === null) return undefined;
+  const record = safeJson(raw) as CanceledRecord | undefined;
+  return record && typeof record.canceledAt === 'number' ? record : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A job's data (the whole request: read only where needed), or undefined when there is no such job. */
+export async function readJobData(queue: Queue, redis: Redis, id: string): Promise<JobData | undefined> {
+  const raw = await redis.hget(queue.toKey(id), 'data');
+  return raw === null ? undefined : (JSON.parse(raw) as JobData);
+}
