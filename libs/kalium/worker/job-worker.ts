@@ -54,6 +54,7 @@ export class JobWorker {
     });
     this.#collector = new BatchCollector(
       new Worker<JobData>(keys.jobQueue, undefined, { ...shared, autorun: false, skipStalledCheck: true }),
+      connection,
       (error) => this.#logError(error),
     );
     const records = new JobRecords(connection, keys, config.resultTtl, logger);

@@ -50,6 +50,7 @@ async function execute(route: BackgroundRoute, runs: JobRun[], deps: RunDeps): P
   const lease = route.gpu ? await takeWorkerLease(deps, allAborted(runs.map((run) => run.controller.signal))) : undefined;
   if (route.gpu && !lease) return runs.map(() => ({ status: 'canceled' }));
   const started = Date.now();
+  for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
   const work = invoke(route, runs, deps.runtime.context);
   const stop = () => lease?.release();
@@ -102,6 +103,7 @@ async function outcomeOf(run: JobRun, settled: Settled, index: number, deps: Run
     return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false };
   }
   const stored = await deps.records.store(run.id, json);
+  if (stored === 'kept-earlier') deps.logger.warn({ jobId: run.id }, 'an earlier run of this job already stored its result; it is kept');
   return stored === 'canceled' ? { status: 'canceled' } : { status: 'succeeded', result };
 }
 
