@@ -17,21 +17,32 @@ export interface JobStack {
   close(): Promise<void>;
 }
 
+/** A loaded machine starts a tsx process slowly; a start-up is given this long. */
+const START_TIMEOUT_MS = 60_000;
+
+/** Starts Redis, an api and `workers` workers (1 by default); if any fails to start, stops the others. */
 export async function startStack(options: { workers?: number; env?: Record<string, string>; appendonly?: boolean } = {}): Promise<JobStack> {
   const redis = await startRedis({ appendonly: options.appendonly });
   const env = { REDIS_URL: redis.url, LOG_LEVEL: 'debug', ...options.env };
   const processes: KaliumProcess[] = [];
   const workers: KaliumProcess[] = [];
   const start = async (role: 'api' | 'worker', extra: Record<string, string> = {}) => {
-    const started = await startKalium(role, JOBS_APP, { ...env, ...extra });
+    const started = await startKalium(role, JOBS_APP, { ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS });
     processes.push(started);
     return started;
   };
-  const [api] = await Promise.all([start('api'), ...Array.from({ length: options.workers ?? 1 }, async () => workers.push(await start('worker')))]);
+  const starting = await Promise.allSettled([start('api'), ...Array.from({ length: options.workers ?? 1 }, async () => workers.push(await start('worker')))]);
+  const failed = starting.find((one): one is PromiseRejectedResult => one.status === 'rejected');
+  if (failed) {
+    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+    await redis.stop();
+    throw failed.reason;
+  }
+  const api = (starting[0] as PromiseFulfilledResult<KaliumProcess>).value;
   const stack: JobStack = {
     redis,
     env,
-    api: api as KaliumProcess,
+    api,
     workers,
     async startWorker(extra) {
       const worker = await start('worker', extra);

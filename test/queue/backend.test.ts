@@ -6,7 +6,7 @@ import { startKalium } from '../helpers/kalium-process.ts';
 import { getJob, JOBS_APP, post, PREFIX, startStack, submit, until, waitForStatus } from '../helpers/job-stack.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 
-test('with no worker a job stays queued; a worker started later runs it', async (t) => {
+test.serial('with no worker a job stays queued; a worker started later runs it', async (t) => {
   const stack = await startStack({ workers: 0 });
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/echo', { n: 1 });
@@ -17,7 +17,7 @@ test('with no worker a job stays queued; a worker started later runs it', async 
   t.is((await waitForStatus(stack.api.url, id, ['succeeded'])).result.echo.n, 1);
 });
 
-test('over QUEUE_MAX waiting jobs a submit gets 503 queue_full with Retry-After, and nothing is queued', async (t) => {
+test.serial('over QUEUE_MAX waiting jobs a submit gets 503 queue_full with Retry-After, and nothing is queued', async (t) => {
   const stack = await startStack({ workers: 0, env: { QUEUE_MAX: '3' } });
   t.teardown(() => stack.close());
   for (let i = 0; i < 3; i++) t.is((await post(stack.api.url, '/echo', { i })).status, 202);
@@ -35,7 +35,7 @@ test('over QUEUE_MAX waiting jobs a submit gets 503 queue_full with Retry-After,
   t.is((await post(stack.api.url, '/echo', { i: 4 })).status, 202);
 });
 
-test('Redis stopped: the api answers 503 backend_unavailable within a second; Redis back: api and worker recover by themselves', async (t) => {
+test.serial('Redis stopped: the api answers 503 backend_unavailable within a second; Redis back: api and worker recover by themselves', async (t) => {
   const stack = await startStack({ appendonly: true });
   t.teardown(() => stack.close());
   const before = await submit(stack.api.url, '/echo', { n: 'before' });
@@ -70,7 +70,7 @@ test('Redis stopped: the api answers 503 backend_unavailable within a second; Re
   t.is((await getJob(stack.api.url, before)).body.status, 'succeeded', 'with AOF on, the earlier job survived the restart');
 });
 
-test('an api started while Redis is down answers 503 within a second instead of waiting for it', async (t) => {
+test.serial('an api started while Redis is down answers 503 within a second instead of waiting for it', async (t) => {
   const redis = await startRedis();
   const url = redis.url;
   await redis.kill();

@@ -9,7 +9,7 @@ const cancel = async (url: string, id: string): Promise<{ status: number; body: 
   return { status: res.status, body: (await res.json()) as Json };
 };
 
-test('a queued job that is canceled never runs', async (t) => {
+test.serial('a queued job that is canceled never runs', async (t) => {
   const stack = await startStack({ workers: 0 });
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/counted', { ms: 0 });
@@ -29,7 +29,7 @@ test('a queued job that is canceled never runs', async (t) => {
   t.true(ttl > 0, 'its record expires (RESULT_TTL)');
 });
 
-test('a running job sees job.signal abort when canceled from the api, and frees the GPU', async (t) => {
+test.serial('a running job sees job.signal abort when canceled from the api, and frees the GPU', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/gpu', { ms: 20_000 });
@@ -52,7 +52,7 @@ test('a running job sees job.signal abort when canceled from the api, and frees 
   t.is((await cancel(stack.api.url, id)).status, 200);
 });
 
-test('a running handler that ignores the signal: its result is not stored once canceled', async (t) => {
+test.serial('a running handler that ignores the signal: its result is not stored once canceled', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/ignores-signal', { ms: 1500 });
@@ -63,7 +63,7 @@ test('a running handler that ignores the signal: its result is not stored once c
   t.is((await getJob(stack.api.url, id)).body.status, 'canceled');
 });
 
-test('a job canceled while its worker waits for the GPU lease never runs, and the worker moves on', async (t) => {
+test.serial('a job canceled while its worker waits for the GPU lease never runs, and the worker moves on', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const client = stack.redis.client();
@@ -77,7 +77,7 @@ test('a job canceled while its worker waits for the GPU lease never runs, and th
   t.is((await waitForStatus(stack.api.url, next, ['succeeded'])).result.echo.n, 1);
 });
 
-test('DELETE of a job that has ended: 409 job_finished; of an unknown one: 404', async (t) => {
+test.serial('DELETE of a job that has ended: 409 job_finished; of an unknown one: 404', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const ok = await submit(stack.api.url, '/echo', {});

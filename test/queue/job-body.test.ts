@@ -26,11 +26,17 @@ test('a finished job older than RESULT_TTL, or completed without its result, has
   t.is(toJobBody(snapshot({ state: 'failed', job: { ...job, failedReason: 'x' } }), TTL, T0 + 20 + TTL), undefined);
 });
 
-test('a cancel marker wins over every state but completed, and answers for a removed job', (t) => {
+test('a stored result means succeeded, even in the moment before BullMQ records the job completed', (t) => {
+  const body = toJobBody(snapshot({ state: 'active', job: { ...job, finishedOn: undefined }, result: { found: true, value: 'r' } }), TTL, T0 + 30)!;
+  t.like(body, { status: 'succeeded', result: 'r', progress: 100, finished_at: '2030-01-01T00:00:00.030Z' });
+});
+
+test('a cancel marker means canceled unless a result was stored, and answers for a removed job', (t) => {
   const canceled = { canceledAt: T0 + 50, route: '/route', createdAt: T0, startedAt: null, attempts: 0, progress: 0, bodyHash: '' };
   t.is(toJobBody(snapshot({ state: 'active', canceled }), TTL, T0 + 60)?.status, 'canceled');
   t.is(toJobBody(snapshot({ state: 'failed', canceled }), TTL, T0 + 60)?.status, 'canceled');
   t.is(toJobBody(snapshot({ state: 'completed', canceled, result: { found: true, value: 1 } }), TTL, T0 + 60)?.status, 'succeeded');
+  t.is(toJobBody(snapshot({ state: 'completed', canceled }), TTL, T0 + 60)?.status, 'canceled');
   const removed = toJobBody(snapshot({ state: 'unknown', job: undefined, canceled }), TTL, T0 + 60)!;
   t.like(removed, { status: 'canceled', route: '/route', attempts: 0, started_at: null, finished_at: '2030-01-01T00:00:00.050Z' });
 });

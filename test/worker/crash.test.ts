@@ -12,7 +12,7 @@ const FAST_RECOVERY = { KALIUM_JOB_LOCK_MS: '1500', KALIUM_STALLED_INTERVAL_MS: 
 const startedOn = (workers: KaliumProcess[], id: string) =>
   Promise.race(workers.map((worker) => worker.waitForLog((line) => line.msg === 'job started' && line.jobId === id, 20_000).then(() => worker)));
 
-test('a worker killed with kill -9 mid-job: a restarted worker runs the job again and it succeeds', async (t) => {
+test.serial('a worker killed with kill -9 mid-job: a restarted worker runs the job again and it succeeds', async (t) => {
   const stack = await startStack({ env: FAST_RECOVERY });
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/counted', { ms: 3000 });
@@ -29,7 +29,7 @@ test('a worker killed with kill -9 mid-job: a restarted worker runs the job agai
   t.is(done.attempts, 2);
 });
 
-test('a frozen worker loses its job to another; when it wakes, the result already stored is kept', async (t) => {
+test.serial('a frozen worker loses its job to another; when it wakes, the result already stored is kept', async (t) => {
   const stack = await startStack({ workers: 2, env: FAST_RECOVERY });
   t.teardown(async () => {
     for (const worker of stack.workers) worker.child.kill('SIGCONT');
@@ -53,7 +53,7 @@ test('a frozen worker loses its job to another; when it wakes, the result alread
   t.is(await stack.redis.client().get(`runs:${id}`), '2');
 });
 
-test('a handler that blocks the event loop past the lock duration is not run twice, and keeps the GPU', async (t) => {
+test.serial('a handler that blocks the event loop past the lock duration is not run twice, and keeps the GPU', async (t) => {
   const env = { KALIUM_JOB_LOCK_MS: '1000', KALIUM_STALLED_INTERVAL_MS: '300', KALIUM_LEASE_TTL_MS: '1000' };
   const stack = await startStack({ workers: 2, env });
   t.teardown(() => stack.close());
@@ -67,7 +67,7 @@ test('a handler that blocks the event loop past the lock duration is not run twi
   t.is(done.result.run, 1);
 });
 
-test('the api killed with kill -9 right after accepting loses no accepted job', async (t) => {
+test.serial('the api killed with kill -9 right after accepting loses no accepted job', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const accepted: string[] = [];

@@ -5,7 +5,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getJob, post, PREFIX, startStack, submit, until, waitForStatus } from '../helpers/job-stack.ts';
 
-test('a sync gpu request gets 423 while the worker holds the GPU lease; gpu=false routes still answer', async (t) => {
+test.serial('a sync gpu request gets 423 while the worker holds the GPU lease; gpu=false routes still answer', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/gpu', { ms: 1500 });
@@ -20,7 +20,7 @@ test('a sync gpu request gets 423 while the worker holds the GPU lease; gpu=fals
   t.pass();
 });
 
-test('the worker waits for a lease held elsewhere instead of failing the job; init ran once', async (t) => {
+test.serial('the worker waits for a lease held elsewhere instead of failing the job; init ran once', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const client = stack.redis.client();
@@ -35,7 +35,7 @@ test('the worker waits for a lease held elsewhere instead of failing the job; in
   t.is(stack.workers[0]!.logs.filter((line) => line.msg === 'init finished').length, 1);
 });
 
-test('SIGTERM: the worker finishes the running job, takes no other, and exits 0', async (t) => {
+test.serial('SIGTERM: the worker finishes the running job, takes no other, and exits 0', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const running = await submit(stack.api.url, '/gpu', { ms: 700 });
@@ -49,7 +49,7 @@ test('SIGTERM: the worker finishes the running job, takes no other, and exits 0'
   await waitForStatus(stack.api.url, next, ['succeeded']);
 });
 
-test('batching: the worker hands the handler up to maxSize queued jobs at once, result i to job i', async (t) => {
+test.serial('batching: the worker hands the handler up to maxSize queued jobs at once, result i to job i', async (t) => {
   const stack = await startStack({ workers: 0 });
   t.teardown(() => stack.close());
   const ids: string[] = [];
@@ -63,7 +63,7 @@ test('batching: the worker hands the handler up to maxSize queued jobs at once, 
   t.deepEqual(results.map((job) => job.result.size), [4, 4, 4, 4, 2, 2], 'a batch of 4 (maxSize), then the 2 left');
 });
 
-test('batching stops at a job of another route, which keeps its place in the queue', async (t) => {
+test.serial('batching stops at a job of another route, which keeps its place in the queue', async (t) => {
   const stack = await startStack({ workers: 0 });
   t.teardown(() => stack.close());
   const a = await submit(stack.api.url, '/batched', { n: 'a' });
@@ -77,7 +77,7 @@ test('batching stops at a job of another route, which keeps its place in the que
   t.is(jo!.attempts, 1);
 });
 
-test('batching waits up to maxWaitMs for more jobs to arrive', async (t) => {
+test.serial('batching waits up to maxWaitMs for more jobs to arrive', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const first = submit(stack.api.url, '/batched', { n: 1 });
@@ -87,7 +87,7 @@ test('batching waits up to maxWaitMs for more jobs to arrive', async (t) => {
   t.deepEqual(jobs.map((job) => job.result.size), [2, 2], 'the second arrived within maxWaitMs (300 ms) and joined the first');
 });
 
-test('a batch handler returning the wrong number of results fails every job of the batch', async (t) => {
+test.serial('a batch handler returning the wrong number of results fails every job of the batch', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const id = await submit(stack.api.url, '/batched-wrong', {});

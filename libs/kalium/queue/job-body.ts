@@ -67,12 +67,14 @@ export function isFinished(status: JobStatus): boolean {
  * when the job is unknown or has expired (finished longer than RESULT_TTL ago: BullMQ evicts old jobs
  * only when later ones finish, so age is checked here too).
  *
- * A cancel marker wins over every state but `completed`: the worker writes a result only when there is
- * no marker and DELETE sets a marker only when there is no result, so the two never disagree.
+ * A stored result means succeeded, a cancel marker canceled, whatever BullMQ's state: the worker
+ * stores a result only when there is no marker and DELETE sets a marker only when there is no result,
+ * so at most one of them exists. (A result is stored, and watchers told, just before BullMQ records the
+ * job completed; in that moment `finished_at` is the time of the read.)
  */
 export function toJobBody(snapshot: JobSnapshot, resultTtlMs: number, now = Date.now()): Omit<JobBody, 'webhook'> | undefined {
   const { id, job, state, canceled, result } = snapshot;
-  if (canceled && state !== 'completed') return canceledBody(id, job, canceled);
+  if (canceled && !result.found) return canceledBody(id, job, canceled);
   if (!job) return undefined;
   if (job.finishedOn !== undefined && job.finishedOn + resultTtlMs <= now) return undefined;
   const body = (status: JobStatus, end: { result?: unknown; error?: string } = {}): Omit<JobBody, 'webhook'> => ({
@@ -85,12 +87,11 @@ export function toJobBody(snapshot: JobSnapshot, resultTtlMs: number, now = Date
     attempts: job.attemptsStarted,
     created_at: iso(job.timestamp),
     started_at: isoOrNull(job.processedOn),
-    finished_at: status === 'succeeded' || status === 'failed' ? isoOrNull(job.finishedOn) : null,
+    finished_at: status === 'succeeded' || status === 'failed' ? iso(job.finishedOn ?? now) : null,
   });
-  if (state === 'completed') {
-    // A completed job whose result is gone has expired (the result's TTL ran out first).
-    return result.found ? body('succeeded', { result: result.value }) : undefined;
-  }
+  if (result.found) return body('succeeded', { result: result.value });
+  // A completed job whose result is gone has expired (the result's TTL ran out first).
+  if (state === 'completed') return undefined;
   if (state === 'failed') return body('failed', { error: job.failedReason ?? 'The job failed.' });
   if (state === 'active') return body('running');
   if (QUEUED_STATES.has(state)) return body('queued');

@@ -13,19 +13,23 @@ const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'a
 /** Reads what is known about one job: its BullMQ state and fields, its cancel marker, its result. */
 export async function readSnapshot(queue: Queue, redis: Redis, keys: AppKeys, id: string): Promise<JobSnapshot> {
   const resultKey = keys.store(id);
-  // All on one connection, sent in this order: a state of `completed` read before the result
-  // means the result (written before completion) is seen, unless it expired.
+  const jobKey = queue.toKey(id);
+  // Sent together; BullMQ's state script leaves a little later (it awaits its client first), so a job
+  // that moves on meanwhile can show a newer state than its fields: those are read again then.
   const [state, fields, marker, result] = await Promise.all([
     queue.getJobState(id),
-    redis.hmget(queue.toKey(id), ...FIELDS),
+    redis.hmget(jobKey, ...FIELDS),
     redis.get(keys.jobCanceled(id)),
     redis.get(resultKey),
   ]);
+  let job = parseFields(fields);
+  const behind = job && ((state === 'active' && !job.processedOn) || ((state === 'completed' || state === 'failed') && !job.finishedOn));
+  if (behind) job = parseFields(await redis.hmget(jobKey, ...FIELDS));
   let stored = result;
   if (state === 'completed' && stored === null) stored = await redis.get(resultKey);
   return {
     id,
-    job: parseFields(fields),
+    job,
     state,
     canceled: parseRecord(marker),
     result: stored === null ? { found: false, value: null } : { found: true, value: JSON.parse(stored) as unknown },

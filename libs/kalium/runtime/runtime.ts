@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Kalium } from '../app/kalium.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
@@ -55,9 +55,9 @@ export class Runtime {
     app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
   }
 
-  /** Opens a Redis connection that `close()` will close. */
-  connection(role: ConnectionRole): Redis {
-    const redis = createRedis(this.redisUrl, role);
+  /** Opens a Redis connection that `close()` will close; `extra` overrides ioredis options. */
+  connection(role: ConnectionRole, extra?: RedisOptions): Redis {
+    const redis = createRedis(this.redisUrl, role, extra);
     this.#connections.push(redis);
     return redis;
   }

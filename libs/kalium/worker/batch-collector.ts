@@ -1,26 +1,28 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BackgroundRoute } from '../app/routes.ts';
 import type { JobData } from '../queue/job-data.ts';
+import { coalesced } from '../redis/coalesced-writes.ts';
 import { readLua } from '../redis/lua.ts';
 import type { Claimed } from './job-run.ts';
 
-const PEEK = readLua(import.meta.url, './peek-next-job.lua');
-
-type PeekRedis = Redis & { kaliumPeekNextJob(waitKey: string, jobKeyPrefix: string): Promise<string | null> };
+const PEEK = readLua(import.meta.url, './peek-next-jobs.lua');
 
 /** How often a batch still filling looks for more jobs within its `maxWaitMs`. */
 const FILL_POLL_MS = 2;
 
+type PeekRedis = Redis & { kaliumPeekNextJobs(waitKey: string, jobKeyPrefix: string, count: number): Promise<string[]> };
+
 /**
  * Dynamic batching: having taken one job of a batch route, takes up to `maxSize - 1` more of the same
  * route from the head of the queue, waiting up to `maxWaitMs` (from the first job) for them to arrive.
- * The head is looked at before it is taken: a job of another route there ends the batch and stays
- * where it is, so the queue's order holds. Jobs are taken through a manual BullMQ worker
- * (`getNextJob`) of their own, each under its own lock token, kept alive by the lock keeper like any
- * running job. (Should another worker process take the peeked job first, the job taken instead is
- * put back at the head.)
+ * The head is looked at before anything is taken: only the run of jobs of this route at the head is
+ * taken, so a job of another route there ends the batch and keeps its place. The jobs are taken all at
+ * once, through a manual BullMQ worker (`getNextJob`), in one write: one round trip to look, one to
+ * take. Each is held under its own lock token, kept alive by the lock keeper like any
+ * running job. (Should another worker process take some first, a job of another route taken instead
+ * is put back at the head.)
  */
 export class BatchCollector {
   readonly #worker: Worker<JobData>;
@@ -29,7 +31,7 @@ export class BatchCollector {
 
   constructor(manualWorker: Worker<JobData>, redis: Redis, onError: (error: Error) => void) {
     this.#worker = manualWorker;
-    if (!('kaliumPeekNextJob' in redis)) redis.defineCommand('kaliumPeekNextJob', { numberOfKeys: 1, lua: PEEK });
+    if (!('kaliumPeekNextJobs' in redis)) redis.defineCommand('kaliumPeekNextJobs', { numberOfKeys: 1, lua: PEEK });
     this.#redis = redis as PeekRedis;
     manualWorker.on('error', onError);
   }
@@ -39,28 +41,40 @@ export class BatchCollector {
     if (!batch) return [];
     const deadline = firstTakenAt + batch.maxWaitMs;
     const more: Claimed[] = [];
-    while (more.length + 1 < batch.maxSize) {
-      const next = await this.#redis.kaliumPeekNextJob(this.#worker.keys.wait!, this.#worker.toKey(''));
-      if (next === null) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        await sleep(Math.min(FILL_POLL_MS, left));
-        continue;
-      }
-      if (next !== route.path) break;
-      const token = `${this.#worker.id}:batch:${++this.#taken}`;
-      const job = await this.#worker.getNextJob(token, { block: false });
-      if (!job) continue;
-      if (job.name !== route.path) {
-        await job.moveToWait(token);
-        break;
-      }
-      more.push({ job, token });
+    for (;;) {
+      const wanted = batch.maxSize - 1 - more.length;
+      if (wanted <= 0) break;
+      const names = await this.#redis.kaliumPeekNextJobs(this.#worker.keys.wait!, this.#worker.toKey(''), wanted);
+      const run = names.findIndex((name) => name !== route.path);
+      const count = run === -1 ? names.length : run;
+      const { taken, foreign } = await this.#take(route, count);
+      more.push(...taken);
+      if (foreign || run !== -1) break; // a job of another route is next: the batch ends here
+      const left = deadline - Date.now();
+      if (more.length + 1 >= batch.maxSize || left <= 0) break;
+      if (count === 0) await sleep(Math.min(FILL_POLL_MS, left));
     }
     return more;
   }
 
   close(): Promise<void> {
     return this.#worker.close();
+  }
+
+  /** Takes `count` jobs at once (one pipelined write); puts back any of another route. */
+  async #take(route: BackgroundRoute, count: number): Promise<{ taken: Claimed[]; foreign: boolean }> {
+    const tokens = Array.from({ length: count }, () => `${this.#worker.id}:batch:${++this.#taken}`);
+    const jobs = await coalesced(this.#redis, () => Promise.all(tokens.map((token) => this.#worker.getNextJob(token, { block: false }))));
+    const taken: Claimed[] = [];
+    let foreign = false;
+    for (const [i, job] of jobs.entries()) {
+      if (!job) continue;
+      if (job.name === route.path) taken.push({ job: job as Job<JobData>, token: tokens[i]! });
+      else {
+        foreign = true;
+        await job.moveToWait(tokens[i]);
+      }
+    }
+    return { taken, foreign };
   }
 }

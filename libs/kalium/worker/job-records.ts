@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
+import { coalesced } from '../redis/coalesced-writes.ts';
 import { readLua } from '../redis/lua.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
 
 const FINISH = readLua(import.meta.url, './finish.lua');
 
 type RecordsRedis = Redis & {
-  kaliumJobFinish(markerKey: string, resultKey: string, result: string, ttl: string): Promise<number>;
+  kaliumJobFinish(markerKey: string, resultKey: string, result: string, ttl: string, channel: string, notice: string): Promise<number>;
 };
 
 /** Where a job stands before it runs: canceled, already done by an earlier run (its result), or to be run. */
@@ -29,6 +30,11 @@ export class JobRecords {
 
   constructor(redis: Redis, keys: AppKeys, resultTtlSeconds: number, logger: Logger) {
     if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 2, lua: FINISH });
+    // Loaded whenever the connection (re)opens, ahead of any use: were it missing (a Redis restart),
+    // ioredis would send it again after BullMQ's completion of the job, out of order.
+    const load = () => void redis.script('LOAD', FINISH).catch(() => undefined);
+    redis.on('ready', load);
+    if (redis.status === 'ready') load();
     this.#redis = redis as RecordsRedis;
     this.#keys = keys;
     this.#resultTtl = resultTtlSeconds;
@@ -40,15 +46,13 @@ export class JobRecords {
    * BullMQ heard of it: not run again), or to run.
    */
   async precheck(ids: readonly string[]): Promise<Precheck[]> {
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.exists(this.#keys.jobCanceled(id)).get(this.#keys.store(id));
-    const replies = (await pipeline.exec()) ?? [];
-    return ids.map((_, i) => {
-      const [canceled, result] = [replies[2 * i], replies[2 * i + 1]];
-      const error = canceled?.[0] ?? result?.[0];
-      if (error) throw error;
-      if (canceled?.[1] === 1) return { state: 'canceled' };
-      return typeof result?.[1] === 'string' ? { state: 'done', result: JSON.parse(result[1]) as unknown } : { state: 'run' };
+    const redis = this.#redis;
+    const replies = await coalesced(redis, () =>
+      Promise.all(ids.map((id) => Promise.all([redis.exists(this.#keys.jobCanceled(id)), redis.get(this.#keys.store(id))]))),
+    );
+    return replies.map(([canceled, result]): Precheck => {
+      if (canceled === 1) return { state: 'canceled' };
+      return result !== null ? { state: 'done', result: JSON.parse(result) as unknown } : { state: 'run' };
     });
   }
 
@@ -58,9 +62,13 @@ export class JobRecords {
     return new Set(ids.filter((_, i) => found[i] === 1));
   }
 
-  /** Stores a result once (SET NX), with RESULT_TTL, unless the job was canceled meanwhile. */
+  /**
+   * Stores a result once (SET NX), with RESULT_TTL, unless the job was canceled meanwhile; watchers
+   * are told at once (a stored result is what makes a job succeeded).
+   */
   async store(id: string, json: string): Promise<Stored> {
-    const outcome = await this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl));
+    const notice = encodeNotice({ id, type: 'changed' });
+    const outcome = await coalesced(this.#redis, () => this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices, notice));
     return outcome === 1 ? 'stored' : outcome === 0 ? 'kept-earlier' : 'canceled';
   }
 

@@ -10,6 +10,7 @@ import { eventBody } from './event-body.ts';
 import type { JobRecords } from './job-records.ts';
 import type { LockKeeper } from './lock-keeper.ts';
 import type { RunningJobs } from './running-jobs.ts';
+import type { WorkerGpu } from './worker-lease.ts';
 
 /** A job a worker has taken from the queue: BullMQ's job and the lock token it holds it by. */
 export interface Claimed {
@@ -23,6 +24,7 @@ export interface RunDeps {
   records: JobRecords;
   running: RunningJobs;
   keeper: LockKeeper;
+  gpu: WorkerGpu;
   hooks: readonly JobHooks[];
   /** The BullMQ lock key of a job. */
   lockKey(jobId: string): string;

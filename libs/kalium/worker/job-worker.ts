@@ -9,6 +9,7 @@ import type { Claimed, RunDeps } from './job-run.ts';
 import { LockKeeper } from './lock-keeper.ts';
 import { runJobs, type Outcome } from './run-jobs.ts';
 import { RunningJobs } from './running-jobs.ts';
+import { WorkerGpu } from './worker-lease.ts';
 
 /**
  * How long BullMQ waits before fetching again after a failed fetch. Its default (15 s) would leave a
@@ -42,6 +43,8 @@ export class JobWorker {
 
   constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
     const { config, keys, logger } = runtime;
+    // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
+    // completion of it, and in the same write (see coalesced-writes.ts).
     const connection = runtime.connection('blocking');
     const shared = { connection, prefix: keys.prefix, lockDuration: config.jobLockMs, skipLockRenewal: true };
     this.#worker = new Worker<JobData, null>(keys.jobQueue, (job, token) => this.#process(job, token!), {
@@ -58,11 +61,13 @@ export class JobWorker {
       (error) => this.#logError(error),
     );
     const records = new JobRecords(connection, keys, config.resultTtl, logger);
+    const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
     this.#deps = {
       runtime,
       records,
       running: new RunningJobs(runtime.connection('blocking'), keys.jobCancels, records, logger),
-      keeper: new LockKeeper(runtime.redisUrl, logger),
+      keeper,
+      gpu: new WorkerGpu(runtime, keeper, logger),
       hooks,
       lockKey: (jobId) => `${this.#worker.toKey(jobId)}:lock`,
       stalledKey: this.#worker.keys.stalled!,
@@ -90,6 +95,7 @@ export class JobWorker {
       const steps: Array<[string, () => Promise<void> | void]> = [
         ['queue worker (finishing the running job)', () => this.#worker.close()],
         ['batch collector', () => this.#collector.close()],
+        ['GPU lease', () => this.#deps.gpu.close()],
         ['cancel listener', () => this.#deps.running.close()],
         ['lock keeper', () => this.#deps.keeper.close()],
       ];
@@ -132,9 +138,11 @@ export class JobWorker {
   }
 
   /** After BullMQ has recorded a run's end: notices, metrics, logs and hooks. */
-  async #ended(job: Job<JobData>, outcome: Outcome): Promise<void> {
+  async #ended(job: Job<JobData>, reported: Outcome): Promise<void> {
     const { records, runtime, logger, hooks } = this.#deps;
-    records.notice({ id: job.id!, type: 'changed' });
+    const outcome = await this.#settled(reported);
+    // A stored result was announced by the script that stored it.
+    if (!(reported.status === 'succeeded' && reported.stored)) records.notice({ id: job.id!, type: 'changed' });
     if (outcome.status === 'failed' && job.finishedOn === undefined) {
       logger.info({ jobId: job.id, attempt: job.attemptsStarted, error: outcome.message }, 'job failed; it will be retried');
       return;
@@ -143,8 +151,19 @@ export class JobWorker {
     if (outcome.status === 'failed') logger.warn({ jobId: job.id, route: job.name, error: outcome.message }, 'job failed');
     else logger.debug({ jobId: job.id, route: job.name, status: outcome.status }, 'job ended');
     if (outcome.status === 'canceled') await records.touchCanceled(job.id!).catch(() => undefined);
+    if (hooks.length === 0) return;
     const end = outcome.status === 'succeeded' ? { result: outcome.result } : outcome.status === 'failed' ? { error: outcome.message } : {};
     await announce(hooks, logger, outcome.status, eventBody(job, outcome.status, end), job.data.extra);
+  }
+
+  /** The outcome once the result's write has landed: `canceled` when a cancel came first. */
+  async #settled(outcome: Outcome): Promise<Outcome> {
+    if (outcome.status !== 'succeeded' || !outcome.stored) return outcome;
+    try {
+      return (await outcome.stored) === 'canceled' ? { status: 'canceled' } : outcome;
+    } catch {
+      return { status: 'failed', message: 'The result could not be stored.', retry: false }; // logged by runJobs
+    }
   }
 
   #listen(): void {
@@ -165,6 +184,11 @@ export class JobWorker {
     this.#lastErrorLog = Date.now();
     this.#deps.logger.warn({ err: error }, 'job worker error (retrying)');
   }
+}
+
+/** The lock keeper looks at its list often enough to renew each lock well within a third of its life. */
+function keeperTick(jobLockMs: number, leaseTtlMs: number): number {
+  return Math.max(20, Math.floor(Math.min(jobLockMs, leaseTtlMs) / 12));
 }
 
 function failureFor(outcome: Exclude<Outcome, { status: 'succeeded' }>): Error {

@@ -4,11 +4,15 @@ import { announce } from '../queue/job-hooks.ts';
 import { eventBody } from './event-body.ts';
 import { startRun, type Claimed, type JobRun, type RunDeps } from './job-run.ts';
 import { JobCanceledError } from './running-jobs.ts';
-import { takeWorkerLease } from './worker-lease.ts';
+import type { Precheck, Stored } from './job-records.ts';
+import type { WorkerLease } from './worker-lease.ts';
 
-/** What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says. */
+/**
+ * What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says.
+ * `stored`: the result's write, still in flight when the job is handed back to BullMQ (see outcomeOf).
+ */
 export type Outcome =
-  | { status: 'succeeded'; result: unknown }
+  | { status: 'succeeded'; result: unknown; stored?: Promise<Stored> }
   | { status: 'failed'; message: string; retry: boolean }
   | { status: 'canceled' };
 
@@ -31,33 +35,65 @@ type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
 export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[], deps: RunDeps): Promise<Outcome[]> {
   const runs = claimed.map((one) => startRun(one, route, deps));
   try {
-    const prechecks = await deps.records.precheck(runs.map((run) => run.id));
-    const outcomes: Array<Outcome | undefined> = prechecks.map((check) =>
+    // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
+    // ends, and a lease taken is given back, when none of them is to run.
+    const nothingToRun = allAborted(runs.map((run) => run.controller.signal));
+    const prechecks = checkBeforeRun(runs, deps);
+    void prechecks.then(
+      (checks) => checks.forEach((check, i) => check.state !== 'run' && runs[i]!.controller.abort(new JobCanceledError(runs[i]!.id))),
+      () => nothingToRun.abort(),
+    );
+    const [checks, lease] = await Promise.all([prechecks, route.gpu ? deps.gpu.take(nothingToRun.signal) : undefined]);
+    const outcomes: Array<Outcome | undefined> = checks.map((check) =>
       check.state === 'canceled' ? { status: 'canceled' } : check.state === 'done' ? { status: 'succeeded', result: check.result } : undefined,
     );
     const live = runs.filter((_, i) => outcomes[i] === undefined);
-    if (live.length > 0) {
-      const results = await execute(route, live, deps);
-      live.forEach((run, i) => (outcomes[runs.indexOf(run)] = results[i]));
+    if (live.length === 0 || (route.gpu && !lease)) {
+      lease?.release();
+      return outcomes.map((outcome) => outcome ?? { status: 'canceled' });
     }
+    const results = await execute(route, live, lease, deps);
+    live.forEach((run, i) => (outcomes[runs.indexOf(run)] = results[i]));
     return outcomes as Outcome[];
   } finally {
     for (const run of runs) run.stop();
   }
 }
 
-async function execute(route: BackgroundRoute, runs: JobRun[], deps: RunDeps): Promise<Outcome[]> {
-  const lease = route.gpu ? await takeWorkerLease(deps, allAborted(runs.map((run) => run.controller.signal))) : undefined;
-  if (route.gpu && !lease) return runs.map(() => ({ status: 'canceled' }));
+/**
+ * Where each job stands before it runs. Read from Redis (cancel marker, stored result) for reruns,
+ * whose earlier run may have stored the result, and for jobs whose cancel may not have reached this
+ * process by pub/sub (created before its subscription was in place). For the others a cancel would
+ * have been heard: a DELETE publishes it before it could remove the job, so before a worker can take
+ * it, and Redis delivered it before the reply that handed the job over; waiting one turn of the event
+ * loop lets every reply already received (the cancel among them) be read. That saves a round trip a
+ * job; the result's script checks the marker once more at the end.
+ */
+async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]> {
+  const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 || !deps.running.hearsAllCancelsOf(job.timestamp));
+  const [read] = await Promise.all([
+    toRead.length > 0 ? deps.records.precheck(toRead.map((run) => run.id)) : [],
+    new Promise((resolve) => setImmediate(resolve)),
+  ]);
+  return runs.map((run) => {
+    const i = toRead.indexOf(run);
+    if (i >= 0) return read[i]!;
+    return run.controller.signal.reason instanceof JobCanceledError ? { state: 'canceled' } : { state: 'run' };
+  });
+}
+
+async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, deps: RunDeps): Promise<Outcome[]> {
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
-  await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
+  if (deps.hooks.length > 0) {
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
+  }
   const work = invoke(route, runs, deps.runtime.context);
   const stop = () => lease?.release();
   work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
   const settled = await settle(work, route.timeoutMs);
   if ('timedOut' in settled) for (const run of runs) run.controller.abort(new JobTimeoutError(route.timeoutMs!));
-  const outcomes = await Promise.all(runs.map((run, i) => outcomeOf(run, settled, i, deps)));
+  const outcomes = runs.map((run, i) => outcomeOf(run, settled, i, deps));
   const seconds = (Date.now() - started) / 1000;
   for (const outcome of outcomes) deps.runtime.metrics.jobDuration.observe({ route: route.path, outcome: outcome.status }, seconds);
   return outcomes;
@@ -89,7 +125,7 @@ async function settle(work: Promise<unknown[]>, timeoutMs: number | undefined): 
   }
 }
 
-async function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps): Promise<Outcome> {
+function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps): Outcome {
   const reason: unknown = run.controller.signal.reason;
   if (reason instanceof JobCanceledError) return { status: 'canceled' };
   if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
@@ -102,9 +138,15 @@ async function outcomeOf(run: JobRun, settled: Settled, index: number, deps: Run
   } catch (error) {
     return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false };
   }
-  const stored = await deps.records.store(run.id, json);
-  if (stored === 'kept-earlier') deps.logger.warn({ jobId: run.id }, 'an earlier run of this job already stored its result; it is kept');
-  return stored === 'canceled' ? { status: 'canceled' } : { status: 'succeeded', result };
+  // Not awaited: BullMQ's completion goes out right behind this write, on the same connection (so Redis
+  // runs them in this order) and in the same auto-pipelined write. A job canceled meanwhile is then
+  // completed in BullMQ without a result; its cancel marker makes it `canceled` all the same.
+  const stored = deps.records.store(run.id, json);
+  stored.then(
+    (outcome) => outcome === 'kept-earlier' && deps.logger.warn({ jobId: run.id }, 'an earlier run of this job already stored its result; it is kept'),
+    (error: unknown) => deps.logger.error({ err: error, jobId: run.id }, 'the job’s result could not be stored'),
+  );
+  return { status: 'succeeded', result, stored };
 }
 
 /** What is stored for a handler's return value: JSON, `null` for nothing, a Response's JSON body. */
@@ -119,13 +161,13 @@ export function messageOf(error: unknown): string {
   return typeof error === 'string' ? error : 'The handler failed.';
 }
 
-/** Aborts once every one of `signals` has aborted. */
-function allAborted(signals: AbortSignal[]): AbortSignal {
+/** A controller that aborts once every one of `signals` has aborted (or when aborted itself). */
+function allAborted(signals: AbortSignal[]): AbortController {
   const controller = new AbortController();
   const check = () => {
     if (signals.every((signal) => signal.aborted)) controller.abort();
   };
   for (const signal of signals) signal.addEventListener('abort', check, { once: true });
   check();
-  return controller.signal;
+  return controller;
 }
