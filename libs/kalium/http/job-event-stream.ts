@@ -4,6 +4,7 @@ import { toKaliumError } from './error-handler.ts';
 import { errors } from '../errors/kalium-error.ts';
 import { onBackend } from '../queue/backend-call.ts';
 import { isFinished, type JobBody } from '../queue/job-body.ts';
+import { isJobId } from '../queue/job-ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { JobSubscription, JobWatcher } from '../queue/job-watcher.ts';
 
@@ -17,7 +18,7 @@ const KEEP_ALIVE_MS = 15_000;
  */
 export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: JobWatcher): Promise<void> {
   const id = String(ctx.params.id);
-  if (!(await jobs.read(id))) throw errors.jobNotFound(id);
+  if (!isJobId(id)) throw errors.invalidJobId(id);
   await onBackend(() => watcher.ready());
   const subscription = watcher.subscribe(id);
   let first: JobBody | undefined;

@@ -1,7 +1,9 @@
 import { isFinished, type JobBody } from './job-body.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { JobWatcher } from './job-watcher.ts';
+import { errors } from '../errors/kalium-error.ts';
 import { onBackend } from './backend-call.ts';
+import { isJobId } from './job-ids.ts';
 
 /**
  * The job's body once it has ended, or as it is after `ms`: a long-poll that reads the job again only
@@ -9,9 +11,9 @@ import { onBackend } from './backend-call.ts';
  * Undefined when the job is unknown or expired.
  */
 export async function waitForJob(jobs: JobQueue, watcher: JobWatcher, id: string, ms: number, signal: AbortSignal): Promise<JobBody | undefined> {
-  const first = await jobs.read(id);
-  if (!first || isFinished(first.status) || ms <= 0) return first;
+  if (ms <= 0) return jobs.read(id);
   const deadline = Date.now() + ms;
+  if (!isJobId(id)) throw errors.invalidJobId(id);
   await onBackend(() => watcher.ready());
   const subscription = watcher.subscribe(id);
   try {
