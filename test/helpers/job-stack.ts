@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startKalium, type KaliumProcess } from './kalium-process.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
+import { waitReady } from './wait-ready.ts';
 
 export const JOBS_APP = 'test/fixtures/apps/jobs-app.ts';
 /** The fixture app's hash-tagged key prefix. */
@@ -29,6 +30,7 @@ export async function startStack(options: { workers?: number; env?: Record<strin
   const start = async (role: 'api' | 'worker', extra: Record<string, string> = {}) => {
     const started = await startKalium(role, JOBS_APP, { ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS });
     processes.push(started);
+    if (role === 'api') await waitReady(started.url, START_TIMEOUT_MS); // its Redis connection is up too
     return started;
   };
   const starting = await Promise.allSettled([start('api'), ...Array.from({ length: options.workers ?? 1 }, async () => workers.push(await start('worker')))]);

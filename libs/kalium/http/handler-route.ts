@@ -5,6 +5,7 @@ import type { HandlerRoute } from '../app/routes.ts';
 import { errors, KaliumError } from '../errors/kalium-error.ts';
 import type { LeaseHold } from '../gpu/lease.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { answerCached } from './cached-answer.ts';
 import { readBody } from './read-body.ts';
 import { isStreamBody, writeResponse } from './write-response.ts';
 
@@ -27,6 +28,11 @@ export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
       body: parsed.body,
       signal: controller.signal,
     });
+    if (route.cache) {
+      // A cached route looks up first: a hit is answered without the handler, so without the GPU lease.
+      const invoke = (req: Request, ctl: AbortController) => invokeHandler(route, req, runtime, ctl);
+      return answerCached(ctx, route, route.cache, runtime, request, controller, invoke);
+    }
     const { response, done } = await invokeHandler(route, request, runtime, controller);
     writeResponse(ctx, response, done);
   };

@@ -1,5 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Kalium } from '../app/kalium.ts';
+import type { CacheEngine } from '../cache/cache-engine.ts';
+import { createRuntimeCaches } from '../cache/runtime-caches.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
 import { GpuStats } from '../gpu/gpu-stats.ts';
@@ -27,6 +29,8 @@ export class Runtime {
   readonly lease: GpuLease;
   readonly gpuStats = new GpuStats();
   readonly metrics: Metrics;
+  /** The response cache of the app's handler routes (SPEC §7). */
+  readonly routeCache: CacheEngine;
   #context: unknown;
   #initialized = false;
   #initError: unknown;
@@ -53,6 +57,16 @@ export class Runtime {
       logger,
     });
     app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
+    const caches = createRuntimeCaches({
+      redis: this.redis,
+      subscriber: () => this.connection('blocking'),
+      keys: this.keys,
+      lockTtlMs: config.leaseTtlMs,
+      logger,
+    });
+    this.routeCache = caches.routes;
+    app.attachCache(caches.app);
+    this.onClose('cache', caches.close);
   }
 
   /** Opens a Redis connection that `close()` will close; `extra` overrides ioredis options. */

@@ -3,7 +3,6 @@ import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BackgroundRoute } from '../app/routes.ts';
 import type { JobData } from '../queue/job-data.ts';
-import { coalesced } from '../redis/coalesced-writes.ts';
 import { readLua } from '../redis/lua.ts';
 import type { Claimed } from './job-run.ts';
 
@@ -27,10 +26,12 @@ type PeekRedis = Redis & { kaliumPeekNextJobs(waitKey: string, jobKeyPrefix: str
 export class BatchCollector {
   readonly #worker: Worker<JobData>;
   readonly #redis: PeekRedis;
+  readonly #coalesce: () => void;
   #taken = 0;
 
-  constructor(manualWorker: Worker<JobData>, redis: Redis, onError: (error: Error) => void) {
+  constructor(manualWorker: Worker<JobData>, redis: Redis, coalesce: () => void, onError: (error: Error) => void) {
     this.#worker = manualWorker;
+    this.#coalesce = coalesce;
     if (!('kaliumPeekNextJobs' in redis)) redis.defineCommand('kaliumPeekNextJobs', { numberOfKeys: 1, lua: PEEK });
     this.#redis = redis as PeekRedis;
     manualWorker.on('error', onError);
@@ -64,7 +65,8 @@ export class BatchCollector {
   /** Takes `count` jobs at once (one pipelined write); puts back any of another route. */
   async #take(route: BackgroundRoute, count: number): Promise<{ taken: Claimed[]; foreign: boolean }> {
     const tokens = Array.from({ length: count }, () => `${this.#worker.id}:batch:${++this.#taken}`);
-    const jobs = await coalesced(this.#redis, () => Promise.all(tokens.map((token) => this.#worker.getNextJob(token, { block: false }))));
+    this.#coalesce();
+    const jobs = await Promise.all(tokens.map((token) => this.#worker.getNextJob(token, { block: false })));
     const taken: Claimed[] = [];
     let foreign = false;
     for (const [i, job] of jobs.entries()) {

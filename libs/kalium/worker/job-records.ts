@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
-import { coalesced } from '../redis/coalesced-writes.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { readLua } from '../redis/lua.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
 
@@ -27,8 +27,10 @@ export class JobRecords {
   readonly #keys: AppKeys;
   readonly #resultTtl: number;
   readonly #logger: Logger;
+  readonly #coalesce: () => void;
 
-  constructor(redis: Redis, keys: AppKeys, resultTtlSeconds: number, logger: Logger) {
+  /** @param coalesce - the connection's write coalescer (see write-coalescing.ts), shared by its users. */
+  constructor(redis: Redis, keys: AppKeys, resultTtlSeconds: number, logger: Logger, coalesce: () => void) {
     if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 2, lua: FINISH });
     // Loaded whenever the connection (re)opens, ahead of any use: were it missing (a Redis restart),
     // ioredis would send it again after BullMQ's completion of the job, out of order.
@@ -39,6 +41,7 @@ export class JobRecords {
     this.#keys = keys;
     this.#resultTtl = resultTtlSeconds;
     this.#logger = logger;
+    this.#coalesce = coalesce;
   }
 
   /**
@@ -47,9 +50,8 @@ export class JobRecords {
    */
   async precheck(ids: readonly string[]): Promise<Precheck[]> {
     const redis = this.#redis;
-    const replies = await coalesced(redis, () =>
-      Promise.all(ids.map((id) => Promise.all([redis.exists(this.#keys.jobCanceled(id)), redis.get(this.#keys.store(id))]))),
-    );
+    this.#coalesce();
+    const replies = await Promise.all(ids.map((id) => Promise.all([redis.exists(this.#keys.jobCanceled(id)), redis.get(this.#keys.store(id))])));
     return replies.map(([canceled, result]): Precheck => {
       if (canceled === 1) return { state: 'canceled' };
       return result !== null ? { state: 'done', result: JSON.parse(result) as unknown } : { state: 'run' };
@@ -64,11 +66,13 @@ export class JobRecords {
 
   /**
    * Stores a result once (SET NX), with RESULT_TTL, unless the job was canceled meanwhile; watchers
-   * are told at once (a stored result is what makes a job succeeded).
+   * are told at once (a stored result is what makes a job succeeded). Coalesced: BullMQ's completion of
+   * the job, sent right after on the same connection, leaves in the same write.
    */
   async store(id: string, json: string): Promise<Stored> {
     const notice = encodeNotice({ id, type: 'changed' });
-    const outcome = await coalesced(this.#redis, () => this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices, notice));
+    this.#coalesce();
+    const outcome = await this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices, notice);
     return outcome === 1 ? 'stored' : outcome === 0 ? 'kept-earlier' : 'canceled';
   }
 

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { announce, type JobHooks } from '../queue/job-hooks.ts';
 import type { JobData } from '../queue/job-data.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { BatchCollector } from './batch-collector.ts';
 import { eventBody } from './event-body.ts';
@@ -44,8 +45,9 @@ export class JobWorker {
   constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
     const { config, keys, logger } = runtime;
     // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
-    // completion of it, and in the same write (see coalesced-writes.ts).
+    // completion of it, and in the same write (see write-coalescing.ts).
     const connection = runtime.connection('blocking');
+    const coalesce = writeCoalescer(connection);
     const shared = { connection, prefix: keys.prefix, lockDuration: config.jobLockMs, skipLockRenewal: true };
     this.#worker = new Worker<JobData, null>(keys.jobQueue, (job, token) => this.#process(job, token!), {
       ...shared,
@@ -58,9 +60,10 @@ export class JobWorker {
     this.#collector = new BatchCollector(
       new Worker<JobData>(keys.jobQueue, undefined, { ...shared, autorun: false, skipStalledCheck: true }),
       connection,
+      coalesce,
       (error) => this.#logError(error),
     );
-    const records = new JobRecords(connection, keys, config.resultTtl, logger);
+    const records = new JobRecords(connection, keys, config.resultTtl, logger, coalesce);
     const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
     this.#deps = {
       runtime,
