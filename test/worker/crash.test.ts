@@ -37,6 +37,7 @@ test.serial('a frozen worker loses its job to another; when it wakes, the result
   });
   const id = await submit(stack.api.url, '/counted', { ms: 2500 });
   const first = await startedOn(stack.workers, id);
+  await until(async () => (await stack.redis.client().get(`runs:${id}`)) === '1', 20_000, 'the first run reached its model call');
   first.child.kill('SIGSTOP'); // a GC pause, a VM freeze: the whole process, lock-keeping thread included
   const second = stack.workers.find((worker) => worker !== first)!;
 
