@@ -8,10 +8,10 @@ export interface JobData {
   /** The background route's path; also the BullMQ job name. */
   route: string;
   request: RequestData;
-  /** Tells a reused Idempotency-Key with another body apart from a retry of the same request. */
-  bodyHash: string;
-  /** Random per submit: tells the submit that created a job from one that found it already there. */
-  nonce: string;
+  /** With an Idempotency-Key: tells a reuse of the key with another body apart from a retry. */
+  bodyHash?: string;
+  /** With an Idempotency-Key: tells the submit that created the job from one that found it there. */
+  nonce?: string;
   /** What job hooks kept at submit (e.g. a webhook target). */
   extra?: Record<string, unknown>;
 }

@@ -65,29 +65,39 @@ export class JobQueue implements JobsContext {
    * @throws KaliumError 503 `queue_full`, 503 `backend_unavailable`, 422 `idempotency_key_reused`.
    */
   async submit(route: BackgroundRoute, request: Request, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+    if (idempotencyKey === undefined) {
+      const id = newJobId();
+      await this.#add(route, id, { route: route.path, request: request.toData() }, request);
+      return { id, created: true };
+    }
+    const id = jobIdForKey(this.#app, idempotencyKey);
     const hash = bodyHash(route.path, request.body);
-    const id = idempotencyKey === undefined ? newJobId() : jobIdForKey(this.#app, idempotencyKey);
-    // Wait for the connection here, within the deadline, so that an add is only ever sent on a ready
-    // connection: never left pending to land after the client was told 503.
-    await onBackend(() => this.queue.waitUntilReady());
-    if (idempotencyKey !== undefined) {
-      const existing = await onBackend(() => this.#storedHash(id));
-      if (existing !== undefined) return this.#repeat(id, existing, hash);
-    }
-    const extra = await this.#accept(request, route);
-    const nonce = randomUUID();
-    const data: JobData = { route: route.path, request: request.toData(), bodyHash: hash, nonce, ...(extra ? { extra } : {}) };
-    await onBackend(async (late) => {
-      await this.#admit();
-      if (late.aborted) return;
-      await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
+    const existing = await onBackend(async () => {
+      await this.queue.waitUntilReady();
+      return this.#storedHash(id);
     });
-    if (idempotencyKey !== undefined) {
-      // Another submit with the same key may have added it between our check and our add.
-      const stored = await onBackend(() => readJobData(this.queue, this.redis, id));
-      if (stored && stored.nonce !== nonce) return this.#repeat(id, stored.bodyHash, hash);
-    }
+    if (existing !== undefined) return this.#repeat(id, existing, hash);
+    const nonce = randomUUID();
+    await this.#add(route, id, { route: route.path, request: request.toData(), bodyHash: hash, nonce }, request);
+    // Another submit with the same key may have added it between our check and our add.
+    const stored = await onBackend(() => readJobData(this.queue, this.redis, id));
+    if (stored && stored.nonce !== nonce) return this.#repeat(id, stored.bodyHash ?? '', hash);
     return { id, created: true };
+  }
+
+  /**
+   * Adds a job once the hooks accepted it and the queue has room. The connection is awaited within the
+   * deadline, so the add itself is only ever sent on a ready connection: never left pending to land
+   * after the client was told 503.
+   */
+  async #add(route: BackgroundRoute, id: string, data: JobData, request: Request): Promise<void> {
+    const extra = await this.#accept(request, route);
+    if (extra) data.extra = extra;
+    await onBackend(async (late) => {
+      await this.queue.waitUntilReady();
+      await this.#admit();
+      if (!late.aborted) await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
+    });
   }
 
   /** The job's body, or undefined when it is unknown or expired. */
