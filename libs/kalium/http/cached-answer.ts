@@ -1,3 +1,4 @@
+import type { Aborter } from '../app/lazy-abort.ts';
 import type { Context } from 'koa';
 import { Request } from '../app/request.ts';
 import type { Response } from '../app/response.ts';
@@ -20,7 +21,7 @@ export interface Answer {
 }
 
 /** Runs the route's handler for a request (under the GPU lease when the route is a gpu one). */
-export type Invoke = (request: Request, controller: AbortController) => Promise<Answer>;
+export type Invoke = (request: Request, controller: Aborter) => Promise<Answer>;
 
 /**
  * Answers a handler route that has `cache` (SPEC §7). A hit is served from Redis without touching the
@@ -35,7 +36,7 @@ export async function answerCached(
   cache: RouteCacheOptions,
   runtime: Runtime,
   request: Request,
-  controller: AbortController,
+  controller: Aborter,
   invoke: Invoke,
 ): Promise<void> {
   let digest: string;
@@ -69,7 +70,7 @@ export async function answerCached(
   }
 }
 
-async function computeAnswer(invoke: Invoke, request: Request, controller: AbortController): Promise<Computed<Answer>> {
+async function computeAnswer(invoke: Invoke, request: Request, controller: Aborter): Promise<Computed<Answer>> {
   const answer = await invoke(request, controller);
   return { result: answer, value: encodeCachedResponse(answer.response) };
 }
