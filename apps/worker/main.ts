@@ -4,6 +4,7 @@ import { startMetricsServer } from '../../libs/kalium/metrics/metrics-server.ts'
 import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
+import { startJobWorker } from '../../libs/kalium/worker/job-worker.ts';
 
 /**
  * `kalium worker <app>`: load config → load the app → metrics port → run init → drain the queue;
@@ -31,5 +32,6 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
     await runtime.close();
     process.exit(1);
   });
+  await startJobWorker(runtime);
   runtime.logger.info({ app: runtime.app.name }, 'worker ready');
 }

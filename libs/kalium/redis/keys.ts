@@ -11,6 +11,14 @@ export interface AppKeys {
   store(key: string): string;
   /** Pub/sub channel on which lease releases are announced, so waiters need not poll hard. */
   leaseReleased(device: string): string;
+  /** The BullMQ queue name of the app's background jobs (BullMQ builds its keys as `<prefix>:jobs:…`). */
+  readonly jobQueue: string;
+  /** A canceled job's marker: a string (JSON) holding when it was canceled and what the job was. */
+  jobCanceled(jobId: string): string;
+  /** Pub/sub channel telling api processes a job progressed or changed state (messages: JSON notices). */
+  readonly jobNotices: string;
+  /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
+  readonly jobCancels: string;
   /** The response cache of the app's handler routes. */
   readonly routeCache: CacheKeys;
   /** `app.cache`, the cache that handlers use directly. */
@@ -47,6 +55,10 @@ export function appKeys(app: string): AppKeys {
     lease: (device) => `${prefix}:gpu:${device}`,
     store: (key) => `${prefix}:store:${key}`,
     leaseReleased: (device) => `${prefix}:gpu:${device}:released`,
+    jobQueue: 'jobs',
+    jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
+    jobNotices: `${prefix}:job-notices`,
+    jobCancels: `${prefix}:job-cancels`,
     routeCache: cacheKeys(`${prefix}:cache:route:`),
     appCache: cacheKeys(`${prefix}:cache:app:`),
   };

@@ -1,3 +1,4 @@
+import type { RedisOptions } from 'ioredis';
 import type { Kalium } from '../app/kalium.ts';
 import type { CacheEngine } from '../cache/cache-engine.ts';
 import { createRuntimeCaches } from '../cache/runtime-caches.ts';
@@ -73,9 +74,9 @@ export class Runtime {
     this.onClose('cache', caches.close);
   }
 
-  /** Opens a Redis connection that `close()` will close. */
-  connection(role: ConnectionRole): RedisClient {
-    const redis = createRedis(this.redisUrl, role);
+  /** Opens a Redis connection that `close()` will close; `extra` overrides ioredis options. */
+  connection(role: ConnectionRole, extra?: RedisOptions): RedisClient {
+    const redis = createRedis(this.redisUrl, role, extra);
     this.#connections.push(redis);
     return redis;
   }
