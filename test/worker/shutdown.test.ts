@@ -1,0 +1,67 @@
+import test from 'ava';
+import { scrape, sampleValue } from '../helpers/prometheus.ts';
+import { startStack, type JobStack } from '../helpers/job-stack.ts';
+
+// The worker's side of graceful shutdown (the running job's completion on SIGTERM is pinned in
+// worker.test.ts): its metrics stay up while it drains, and a second signal does not wait.
+
+let stack: JobStack;
+
+test.before(async () => {
+  stack = await startStack({ workers: 0 });
+});
+test.after.always(async () => {
+  await stack?.close();
+});
+
+async function submit(path: string, body: unknown): Promise<string> {
+  const response = await fetch(stack.api.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function jobStatus(id: string): Promise<string> {
+  return ((await (await fetch(`${stack.api.url}/jobs/${id}`)).json()) as { status: string }).status;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test.serial('SIGTERM mid-job: the metrics port answers while the job finishes and is logged, then the port closes', async (t) => {
+  const worker = await stack.startWorker();
+  const { url } = await worker.waitForLog((line) => line.msg === 'worker metrics listening');
+  const id = await submit('/gpu', { ms: 1500 });
+  await until('the job to run', async () => (await jobStatus(id)) === 'running');
+  worker.child.kill('SIGTERM');
+  await worker.waitForLog((line) => line.msg === 'shutting down');
+  t.is((await fetch(`${String(url)}/healthz`)).status, 200, 'still up while draining');
+  t.is(await worker.exited, 0);
+  t.is(await jobStatus(id), 'succeeded');
+  t.truthy(worker.logs.find((line) => line.msg === 'job finished' && line.jobId === id && line.status === 'succeeded'));
+  await t.throwsAsync(fetch(`${String(url)}/healthz`), undefined, 'closed once the worker stopped');
+});
+
+test.serial('a second SIGTERM exits at once; the cut job runs again on another worker', async (t) => {
+  const fastRecovery = { KALIUM_JOB_LOCK_MS: '1500', KALIUM_STALLED_INTERVAL_MS: '500', KALIUM_LEASE_TTL_MS: '1500' };
+  const first = await stack.startWorker(fastRecovery);
+  const id = await submit('/counted', { ms: 2000 });
+  await until('the job to run', async () => (await jobStatus(id)) === 'running');
+  first.child.kill('SIGTERM');
+  await first.waitForLog((line) => line.msg === 'shutting down');
+  first.child.kill('SIGTERM');
+  t.is(await first.exited, 130);
+  t.truthy(first.logs.find((line) => line.msg === 'second signal: exiting now'));
+  t.falsy(first.logs.find((line) => line.msg === 'job finished' && line.jobId === id), 'it did not wait for the job');
+
+  const second = await stack.startWorker(fastRecovery);
+  await until('the job to succeed', async () => (await jobStatus(id)) === 'succeeded', 60_000);
+  const line = await second.waitForLog((l) => l.msg === 'job finished' && l.jobId === id);
+  t.like(line, { status: 'succeeded', attempts: 2 });
+  const { url } = await second.waitForLog((l) => l.msg === 'worker metrics listening');
+  const samples = await scrape(`${String(url)}/metrics`);
+  t.is(sampleValue(samples, 'kalium_jobs_total', { route: '/counted', outcome: 'succeeded' }), 1, 'counted by the worker that finished it');
+});
