@@ -79,3 +79,32 @@ test('tokens compare equal only when identical, whatever their lengths', (t) => 
   t.is(basicPassword(`Basic ${Buffer.from('user:pa:ss').toString('base64')}`), 'pa:ss');
   t.is(basicPassword(`Basic ${Buffer.from('nocolon').toString('base64')}`), undefined);
 });
+
+test('with API_KEY set, background submits and every /jobs route need the key; a refused submit queues nothing', async (t) => {
+  const { default: jobsApp } = await import('../fixtures/apps/jobs-app.ts');
+  const api = await startInProcessApi(jobsApp, { REDIS_URL: redis.url, API_KEY: KEY });
+  t.teardown(() => api.close());
+  const queued = async () => {
+    const status = (await (await fetch(`${api.url}/__status__`)).json()) as { queue: Record<string, number> };
+    return Object.values(status.queue).reduce((sum, n) => sum + n, 0);
+  };
+  const submit = (headers: Record<string, string>) =>
+    fetch(`${api.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"x":1}' });
+
+  const before = await queued();
+  t.is((await submit({})).status, 401);
+  t.is((await submit(bearer('wrong'))).status, 401);
+  t.is(await queued(), before, 'nothing was queued');
+
+  const accepted = await submit(bearer(KEY));
+  t.is(accepted.status, 202);
+  const { id } = (await accepted.json()) as { id: string };
+  for (const [path, method] of [[`/jobs/${id}`, 'GET'], [`/jobs/${id}/events`, 'GET'], [`/jobs/${id}`, 'DELETE'], ['/jobs/not-a-job', 'GET']] as const) {
+    const refused = await fetch(api.url + path, { method });
+    t.is(refused.status, 401, `${method} ${path}`);
+    await refused.body?.cancel();
+  }
+  const read = await fetch(`${api.url}/jobs/${id}`, { headers: bearer(KEY) });
+  t.is(read.status, 200);
+  t.is(((await read.json()) as { id: string }).id, id);
+});
