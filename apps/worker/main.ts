@@ -3,6 +3,7 @@ import { createLogger } from '../../libs/kalium/log/logger.ts';
 import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
+import { startWebhookWorker } from '../../libs/kalium/webhook/webhook-worker.ts';
 
 /** `kalium worker <app>`: load config → load the app → run init → drain the queue; SIGTERM finishes the running job. */
 export async function main(appFile: string, options: { pretty?: boolean } = {}): Promise<void> {
@@ -15,6 +16,8 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
     exitOnStartupError(error);
   }
   exitOnSignals(runtime.logger, () => runtime.close());
+  // Deliveries need no model: they start before init, so a slow load does not hold webhooks back.
+  startWebhookWorker(runtime);
   await runtime.initialize().catch(async (error: unknown) => {
     runtime.logger.fatal({ err: error }, 'init failed');
     await runtime.close();

@@ -16,3 +16,6 @@ export type {
 } from './app/routes.ts';
 export { Store, type StoreOptions } from './store/store.ts';
 export { KaliumError, ConfigError } from './errors/kalium-error.ts';
+export { sendWebhook } from './webhook/send-webhook.ts';
+export type { SendWebhookOptions, WebhookAttemptResult } from './webhook/webhook-sender.ts';
+export type { DeliverySchedule } from './webhook/delivery-schedule.ts';

@@ -8,6 +8,8 @@ import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole } from '../redis/connection.ts';
 import { RedisBackend } from '../store/store.ts';
+import { registerWebhookSender, unregisterWebhookSender } from '../webhook/send-webhook.ts';
+import { WebhookSender } from '../webhook/webhook-sender.ts';
 
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -27,6 +29,8 @@ export class Runtime {
   readonly lease: GpuLease;
   readonly gpuStats = new GpuStats();
   readonly metrics: Metrics;
+  /** Enqueues webhook deliveries; serves `sendWebhook` in this process. */
+  readonly webhooks: WebhookSender;
   #context: unknown;
   #initialized = false;
   #initError: unknown;
@@ -53,6 +57,13 @@ export class Runtime {
       logger,
     });
     app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
+    this.webhooks = new WebhookSender(this);
+    registerWebhookSender(this.webhooks);
+    // Registered first, so closed last: parts closing before it may still send.
+    this.onClose('webhook sender', async () => {
+      unregisterWebhookSender(this.webhooks);
+      await this.webhooks.close();
+    });
   }
 
   /** Opens a Redis connection that `close()` will close. */
