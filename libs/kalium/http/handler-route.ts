@@ -47,17 +47,17 @@ export async function invokeHandler(
   const hold = route.gpu ? await takeLease(route, runtime) : undefined;
   const ended = route.gpu ? runtime.gpuStats.start() : undefined;
   const holdTimer = route.gpu ? runtime.metrics.leaseHold.startTimer({ role: 'api' }) : undefined;
-  const done = once(() => {
+  const done = once(async () => {
     ended?.();
     holdTimer?.();
-    void hold?.release();
+    await hold?.release();
   });
 
   let work: Promise<Response>;
   try {
     work = Promise.resolve(route.fn(route.gpu ? runtime.context : undefined, request)).then(Response.from);
   } catch (error) {
-    done();
+    await done();
     throw asHandlerError(error);
   }
 
@@ -65,7 +65,7 @@ export async function invokeHandler(
   try {
     outcome = route.timeoutMs === undefined ? await work : await raceTimeout(work, route.timeoutMs);
   } catch (error) {
-    done();
+    await done();
     throw asHandlerError(error);
   }
   if (outcome === TIMED_OUT) {
@@ -73,8 +73,9 @@ export async function invokeHandler(
     work.then(done, done);
     throw errors.timeout(route.timeoutMs!);
   }
-  if (isStreamBody(outcome.body)) return { response: outcome, done };
-  done();
+  if (isStreamBody(outcome.body)) return { response: outcome, done: () => void done() };
+  // Released before answering, so a caller's next request never finds its own finished call's lease.
+  await done();
   return { response: outcome };
 }
 
@@ -106,13 +107,9 @@ function asHandlerError(error: unknown): KaliumError {
   return error instanceof KaliumError ? error : errors.handlerError(error);
 }
 
-function once(fn: () => void): () => void {
-  let called = false;
-  return () => {
-    if (called) return;
-    called = true;
-    fn();
-  };
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
 }
 
 /** Node gives repeated headers as arrays; handlers get one string per name, comma-joined. */

@@ -78,9 +78,13 @@ export class Runtime {
     this.#closers.push({ name, close });
   }
 
-  /** Runs the app's `init` once. A failure is kept (readyz stays 503) and rethrown. */
+  /**
+   * Waits (up to 5 s) for Redis, then runs the app's `init` once. A failure is kept (readyz stays 503)
+   * and rethrown. Redis still down after the wait is not fatal: requests answer 503 until it is back.
+   */
   async initialize(): Promise<void> {
     const started = Date.now();
+    await this.#redisReady(5000);
     try {
       this.#context = await this.app.load();
       this.#initialized = true;
@@ -122,6 +126,17 @@ export class Runtime {
   /** What `init` returned. */
   get context(): unknown {
     return this.#context;
+  }
+
+  async #redisReady(timeoutMs: number): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => this.redis.once('ready', () => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!ready) this.logger.warn('Redis is not answering yet; requests get 503 until it does');
   }
 
   /** Whether Redis answers a PING within a second. */
