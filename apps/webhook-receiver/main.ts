@@ -11,7 +11,7 @@ const env = z
   .object({
     WEBHOOK_RECEIVER_HOST: z.string().min(1).default('0.0.0.0'),
     WEBHOOK_RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
-    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'expected whsec_ followed by a base64 secret').optional(),
+    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'expected whsec_ followed by a base64 secret').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== '')));

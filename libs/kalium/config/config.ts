@@ -82,7 +82,7 @@ const schema = {
   ADMIN_TOKEN: nonEmpty.optional(),
   WEBHOOK_SECRET: z
     .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'expected whsec_ followed by a base64 secret of at least 16 characters')
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'expected whsec_ followed by a base64 secret of at least 16 characters')
     .optional(),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(10_000),
