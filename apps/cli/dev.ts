@@ -9,7 +9,7 @@ const CLI = fileURLToPath(new URL('./kalium.mjs', import.meta.url));
 /**
  * `kalium dev <app>`: finds or starts Redis, then runs the api and the worker as two child processes
  * (as in production: the worker's model calls never block the api's event loop). Either child exiting
- * stops the other, then the embedded Redis.
+ * stops the other, then the embedded Redis. Logs are pretty on a terminal, JSON lines otherwise.
  */
 export async function dev(appFile: string): Promise<void> {
   let redis;
@@ -22,7 +22,7 @@ export async function dev(appFile: string): Promise<void> {
   if (redis.embedded) process.stderr.write(`kalium dev: started redis-server at ${redis.url} (data in .kalium/)\n`);
   const env = { ...process.env, REDIS_URL: redis.url, NODE_ENV: process.env.NODE_ENV ?? 'development' };
   const children: ChildProcess[] = ['api', 'worker'].map((role) =>
-    spawn(process.execPath, [CLI, role, appFile, '--pretty'], { stdio: 'inherit', env }),
+    spawn(process.execPath, [CLI, role, appFile, ...(process.stdout.isTTY ? ['--pretty'] : [])], { stdio: 'inherit', env }),
   );
 
   let stopping = false;

@@ -36,9 +36,13 @@ export async function startKalium(
   role: 'api' | 'worker' | 'dev',
   app: string,
   env: Record<string, string>,
-  options: { readyLog?: string; timeoutMs?: number } = {},
+  options: { readyLog?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<KaliumProcess> {
-  const child = spawn(process.execPath, [CLI, role, app], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, role, app], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+  });
   const logs: Array<Record<string, unknown>> = [];
   const listeners = new Set<(line: Record<string, unknown>) => void>();
   let stderr = '';

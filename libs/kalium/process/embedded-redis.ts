@@ -26,7 +26,7 @@ export async function devRedis(options: { redisUrl: string | undefined; port: nu
   const noop = async () => {};
   if (options.redisUrl) return { url: options.redisUrl, embedded: false, stop: noop };
   const url = `redis://127.0.0.1:${options.port}`;
-  if (await answers(url)) return { url, embedded: false, stop: noop };
+  if (await redisAnswers(url)) return { url, embedded: false, stop: noop };
 
   const dir = resolve(options.dataDir ?? '.kalium');
   mkdirSync(dir, { recursive: true });
@@ -44,7 +44,8 @@ export async function devRedis(options: { redisUrl: string | undefined; port: nu
   return { url, embedded: true, stop: () => stopChild(child) };
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a Redis answers PING at `url` within ~300 ms (no retries). */
+export async function redisAnswers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 300, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => {});
   try {
@@ -61,7 +62,7 @@ async function waitUntilAnswering(url: string, child: ChildProcess): Promise<voi
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} at start-up`);
-    if (await answers(url)) return;
+    if (await redisAnswers(url)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');

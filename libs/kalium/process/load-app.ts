@@ -8,5 +8,16 @@ export async function loadAppFile(file: string): Promise<Kalium> {
   const path = resolve(file);
   if (!/\.(ts|mts|js|mjs)$/.test(path)) throw new Error(`The app must be a .ts, .js or .mjs file, got ${file}`);
   if (!existsSync(path)) throw new Error(`No app file at ${path}`);
-  return loadAppModule(pathToFileURL(path).href);
+  try {
+    return await loadAppModule(pathToFileURL(path).href);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM') {
+      throw new Error(
+        `${file} was loaded as CommonJS, but kalium apps are ES modules: name it .mts (or .mjs), or set "type": "module" in its package.json`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -37,3 +37,20 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * Waits up to `timeoutMs` for a connection still connecting (a Store made at module load is used before
+ * its first connect finishes). Resolves either way: a command on a connection still down then fails fast.
+ */
+export async function whenReady(redis: Redis, timeoutMs = 1000): Promise<void> {
+  if (redis.status === 'ready' || redis.status === 'end') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
+}

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createRedis, closeRedis } from '../redis/connection.ts';
+import { createRedis, closeRedis, whenReady } from '../redis/connection.ts';
 import { DEFAULT_REDIS_URL } from '../config/config.ts';
 import { LocalBackend } from './local-backend.ts';
 import type { StoreBackend } from './store-backend.ts';
@@ -83,21 +83,22 @@ export class RedisBackend implements StoreBackend {
     }
   }
 
-  #client(): Redis {
+  async #client(): Promise<Redis> {
     this.#redis ??= createRedis(this.#url!, 'command');
+    await whenReady(this.#redis);
     return this.#redis;
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.#client().get(this.#prefix + key)) ?? undefined;
+    return (await (await this.#client()).get(this.#prefix + key)) ?? undefined;
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.#client().set(this.#prefix + key, value, 'EX', ttlSeconds);
+    await (await this.#client()).set(this.#prefix + key, value, 'EX', ttlSeconds);
   }
 
   async delete(key: string): Promise<void> {
-    await this.#client().del(this.#prefix + key);
+    await (await this.#client()).del(this.#prefix + key);
   }
 
   async close(): Promise<void> {
