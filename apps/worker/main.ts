@@ -4,6 +4,7 @@ import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
 import { startWebhookWorker } from '../../libs/kalium/webhook/webhook-worker.ts';
+import { startJobWorker } from '../../libs/kalium/worker/job-worker.ts';
 
 /** `kalium worker <app>`: load config → load the app → run init → drain the queue; SIGTERM finishes the running job. */
 export async function main(appFile: string, options: { pretty?: boolean } = {}): Promise<void> {
@@ -23,5 +24,6 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
     await runtime.close();
     process.exit(1);
   });
+  await startJobWorker(runtime);
   runtime.logger.info({ app: runtime.app.name }, 'worker ready');
 }

@@ -1,7 +1,7 @@
 // The sync half of SPEC §4 over real HTTP: request ids, endpoint type, error shape, bad input, timeouts,
 // streaming, and the potassium status routes.
 import test from 'ava';
-import app from '../fixtures/apps/gpu-app.ts';
+import app, { observed } from '../fixtures/apps/gpu-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
@@ -123,6 +123,14 @@ test.serial('a handler over its timeoutMs is 504 timeout, and holds the GPU unti
   // …and gets through once it has ended.
   await new Promise((r) => setTimeout(r, 800));
   t.is((await post('/slow', '{}')).status, 200);
+});
+
+test('a handler past its timeoutMs sees request.signal abort', async (t) => {
+  const before = observed.aborted;
+  const res = await post('/abortable', '{}');
+  t.is(res.status, 504);
+  for (let i = 0; i < 50 && observed.aborted === before; i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(observed.aborted, before + 1);
 });
 
 test.serial('an async-iterable body is streamed chunk by chunk', async (t) => {

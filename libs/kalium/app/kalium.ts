@@ -9,6 +9,7 @@ import type {
   HandlerOptions,
   Route,
 } from './routes.ts';
+import type { Cache } from '../cache/cache.ts';
 import { Store } from '../store/store.ts';
 import type { StoreBackend } from '../store/store-backend.ts';
 
@@ -31,6 +32,7 @@ export class Kalium<C = any> {
   readonly #routes = new Map<string, Route>();
   #init: (() => C | Promise<C>) | undefined;
   #store: Store | undefined;
+  #cache: Cache | undefined;
 
   constructor(name: string) {
     if (typeof name !== 'string' || !APP_NAME.test(name)) {
@@ -98,6 +100,23 @@ export class Kalium<C = any> {
   /** @internal Called by the runtime when the process connects. */
   attachStore(backend: StoreBackend): void {
     this.#store = new Store(backend);
+  }
+
+  /**
+   * The app's response cache for direct use in handlers (`get`, `set`, `wrap`), on the Redis the
+   * process runs against, under the app's prefix; Redis errors are logged and `wrap` computes without
+   * it. Available once the app runs (`kalium api|worker|dev`).
+   */
+  get cache(): Cache {
+    if (!this.#cache) {
+      throw new Error(`app.cache of ${this.name} is available once the app runs under kalium (api, worker or dev)`);
+    }
+    return this.#cache;
+  }
+
+  /** @internal Called by the runtime when the process connects. */
+  attachCache(cache: Cache): void {
+    this.#cache = cache;
   }
 
   /**

@@ -25,9 +25,10 @@ export class Request {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly json: any;
   readonly body: Buffer;
-  readonly signal: AbortSignal;
+  #signal: AbortSignal | { readonly signal: AbortSignal } | undefined;
 
-  constructor(init: Omit<RequestData, 'body'> & { body: Buffer; signal?: AbortSignal }) {
+  /** `signal` may be an AbortSignal or anything holding one (read only when the handler asks for it). */
+  constructor(init: Omit<RequestData, 'body'> & { body: Buffer; signal?: AbortSignal | { readonly signal: AbortSignal } }) {
     this.id = init.id;
     this.path = init.path;
     this.method = init.method;
@@ -35,7 +36,13 @@ export class Request {
     this.query = init.query;
     this.json = init.json;
     this.body = init.body;
-    this.signal = init.signal ?? new AbortController().signal;
+    this.#signal = init.signal;
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= new AbortController().signal;
+    const source = this.#signal;
+    return source instanceof AbortSignal ? source : source.signal;
   }
 
   toData(): RequestData {

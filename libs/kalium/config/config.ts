@@ -49,6 +49,13 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Where `kalium dev` looks for a local Redis, and starts its own when none answers. @defaultValue 6379 */
   devRedisPort: number;
+  /**
+   * A worker's lock on a running job (`KALIUM_JOB_LOCK_MS`), renewed from a thread of its own while the
+   * job runs; a job whose worker died is run again about this long after. @defaultValue 15000
+   */
+  jobLockMs: number;
+  /** How often a worker looks for running jobs whose worker died (`KALIUM_STALLED_INTERVAL_MS`). @defaultValue 5000 */
+  stalledIntervalMs: number;
 }
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -96,6 +103,8 @@ const schema = {
   METRICS_PORT: int(0, 65535).default(9100),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   KALIUM_DEV_REDIS_PORT: int(1, 65535).default(6379),
+  KALIUM_JOB_LOCK_MS: int(500, 3_600_000).default(15_000),
+  KALIUM_STALLED_INTERVAL_MS: int(100, 3_600_000).default(5000),
 };
 
 /** The variables kalium reads, for docs and error messages. */
@@ -143,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: c.METRICS_PORT,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     devRedisPort: c.KALIUM_DEV_REDIS_PORT,
+    jobLockMs: c.KALIUM_JOB_LOCK_MS,
+    stalledIntervalMs: c.KALIUM_STALLED_INTERVAL_MS,
   };
 }
 

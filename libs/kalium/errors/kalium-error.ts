@@ -65,4 +65,17 @@ export const errors = {
       expose: true,
       headers: { 'Retry-After': '1' },
     }),
+  queueFull: (max: number) =>
+    new KaliumError('queue_full', 503, `The job queue is full (${max} jobs waiting); retry later.`, {
+      expose: true,
+      headers: { 'Retry-After': '5' },
+    }),
+  jobNotFound: (id: string) => new KaliumError('job_not_found', 404, `No job ${id} (unknown, or expired).`),
+  invalidJobId: (id: string) =>
+    new KaliumError('invalid_job_id', 400, `${JSON.stringify(id.slice(0, 80))} is not a job id (job ids are UUIDs).`),
+  jobFinished: (id: string, status: string) =>
+    new KaliumError('job_finished', 409, `Job ${id} has already ended (${status}); there is nothing to cancel.`),
+  idempotencyKeyReused: () =>
+    new KaliumError('idempotency_key_reused', 422, 'This Idempotency-Key was already used with another request body.'),
+  badRequest: (message: string) => new KaliumError('bad_request', 400, message),
 };

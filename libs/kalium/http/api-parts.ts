@@ -1,4 +1,5 @@
 import type { Runtime } from '../runtime/runtime.ts';
+import { jobsApiPart } from './jobs-part.ts';
 import type { ApiPart } from './server.ts';
 
 /**
@@ -6,6 +7,5 @@ import type { ApiPart } from './server.ts';
  * tests, so both serve the same thing.
  */
 export function apiParts(runtime: Runtime): ApiPart[] {
-  void runtime;
-  return [];
+  return [jobsApiPart(runtime)];
 }

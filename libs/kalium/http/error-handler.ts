@@ -17,8 +17,11 @@ export function errorHandler(logger: Logger, development: boolean) {
       await next();
     } catch (thrown) {
       const error = toKaliumError(thrown);
-      if (!error.expose || error.status >= 500) {
+      if (!error.expose) {
         logger.error({ err: error.cause ?? thrown, requestId: ctx.state.requestId, path: ctx.path }, error.message);
+      } else if (error.status >= 500) {
+        // Expected conditions (initializing, backend_unavailable, queue_full): a line, not a stack.
+        logger.warn({ code: error.code, requestId: ctx.state.requestId, path: ctx.path }, error.message);
       }
       ctx.status = error.status;
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);

@@ -1,10 +1,12 @@
 import type { Context } from 'koa';
+import { LazyAbortController, type Aborter } from '../app/lazy-abort.ts';
 import { Request } from '../app/request.ts';
 import { Response } from '../app/response.ts';
 import type { HandlerRoute } from '../app/routes.ts';
 import { errors, KaliumError } from '../errors/kalium-error.ts';
 import type { LeaseHold } from '../gpu/lease.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { answerCached } from './cached-answer.ts';
 import { readBody } from './read-body.ts';
 import { isStreamBody, writeResponse } from './write-response.ts';
 
@@ -16,7 +18,7 @@ export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
     ctx.set('X-Endpoint-Type', 'handler');
     if (!runtime.initialized) throw errors.initializing();
     const parsed = await readBody(ctx, runtime.config.bodyLimit);
-    const controller = new AbortController();
+    const controller = new LazyAbortController();
     const request = new Request({
       id: String(ctx.state.requestId),
       path: ctx.path,
@@ -25,8 +27,13 @@ export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
       query: ctx.query as Record<string, string | string[]>,
       json: parsed.json,
       body: parsed.body,
-      signal: controller.signal,
+      signal: controller,
     });
+    if (route.cache) {
+      // A cached route looks up first: a hit is answered without the handler, so without the GPU lease.
+      const invoke = (req: Request, ctl: Aborter) => invokeHandler(route, req, runtime, ctl);
+      return answerCached(ctx, route, route.cache, runtime, request, controller, invoke);
+    }
     const { response, done } = await invokeHandler(route, request, runtime, controller);
     writeResponse(ctx, response, done);
   };
@@ -42,7 +49,7 @@ export async function invokeHandler(
   route: HandlerRoute,
   request: Request,
   runtime: Runtime,
-  controller: AbortController,
+  controller: Aborter,
 ): Promise<{ response: Response; done?: () => void }> {
   const hold = route.gpu ? await takeLease(route, runtime) : undefined;
   const ended = route.gpu ? runtime.gpuStats.start() : undefined;

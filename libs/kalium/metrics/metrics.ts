@@ -71,7 +71,7 @@ export class Metrics {
 
   readonly cache = new Counter({
     name: 'kalium_cache_events_total',
-    help: 'Response cache events by route: hit, miss, wait (waited for another computer), lock_timeout.',
+    help: 'Response cache events by route: hit, miss (ran the handler), wait (got another computer\'s answer), lock_timeout (gave up waiting), refresh (refresh-ahead started), error (Redis failed; answered without the cache).',
     labelNames: ['route', 'event'] as const,
     registers: [this.registry],
   });

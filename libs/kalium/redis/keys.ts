@@ -17,6 +17,41 @@ export interface AppKeys {
   jobWebhook(jobId: string): string;
   /** Pub/sub channel on which the outcome of every webhook attempt is announced. */
   webhookAttempted: string;
+  /** The BullMQ queue name of the app's background jobs (BullMQ builds its keys as `<prefix>:jobs:…`). */
+  readonly jobQueue: string;
+  /** A canceled job's marker: a string (JSON) holding when it was canceled and what the job was. */
+  jobCanceled(jobId: string): string;
+  /** Pub/sub channel telling api processes a job progressed or changed state (messages: JSON notices). */
+  readonly jobNotices: string;
+  /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
+  readonly jobCancels: string;
+  /** The response cache of the app's handler routes. */
+  readonly routeCache: CacheKeys;
+  /** `app.cache`, the cache that handlers use directly. */
+  readonly appCache: CacheKeys;
+}
+
+/** The keys of one cache namespace (SPEC §7). */
+export interface CacheKeys {
+  /** An entry's value: a string with a TTL. */
+  value(key: string): string;
+  /** An entry's compute lock: a string holding the computer's token, with a TTL it renews. */
+  lock(key: string): string;
+  /** Pub/sub channel on which fills and lock releases are announced; the message is the value key. */
+  readonly filled: string;
+}
+
+export function cacheKeys(prefix: string): CacheKeys {
+  return {
+    value: (key) => `${prefix}v:${key}`,
+    lock: (key) => `${prefix}l:${key}`,
+    filled: `${prefix}filled`,
+  };
+}
+
+/** The name of a route's cache entry within `routeCache`: route, method and a digest of the request. */
+export function routeCacheEntry(path: string, method: string, digest: string): string {
+  return `${path}:${method}:${digest}`;
 }
 
 export function appKeys(app: string): AppKeys {
@@ -29,5 +64,11 @@ export function appKeys(app: string): AppKeys {
     webhookDelivery: (id) => `${prefix}:webhook:delivery:${id}`,
     jobWebhook: (jobId) => `${prefix}:webhook:job:${jobId}`,
     webhookAttempted: `${prefix}:webhook:attempted`,
+    jobQueue: 'jobs',
+    jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
+    jobNotices: `${prefix}:job-notices`,
+    jobCancels: `${prefix}:job-cancels`,
+    routeCache: cacheKeys(`${prefix}:cache:route:`),
+    appCache: cacheKeys(`${prefix}:cache:app:`),
   };
 }

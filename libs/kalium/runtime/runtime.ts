@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Kalium } from '../app/kalium.ts';
+import type { CacheEngine } from '../cache/cache-engine.ts';
+import { createRuntimeCaches } from '../cache/runtime-caches.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
 import { GpuStats } from '../gpu/gpu-stats.ts';
@@ -31,6 +33,8 @@ export class Runtime {
   readonly metrics: Metrics;
   /** Enqueues webhook deliveries; serves `sendWebhook` in this process. */
   readonly webhooks: WebhookSender;
+  /** The response cache of the app's handler routes (SPEC §7). */
+  readonly routeCache: CacheEngine;
   #context: unknown;
   #initialized = false;
   #initError: unknown;
@@ -64,11 +68,21 @@ export class Runtime {
       unregisterWebhookSender(this.webhooks);
       await this.webhooks.close();
     });
+    const caches = createRuntimeCaches({
+      redis: this.redis,
+      subscriber: () => this.connection('blocking'),
+      keys: this.keys,
+      lockTtlMs: config.leaseTtlMs,
+      logger,
+    });
+    this.routeCache = caches.routes;
+    app.attachCache(caches.app);
+    this.onClose('cache', caches.close);
   }
 
-  /** Opens a Redis connection that `close()` will close. */
-  connection(role: ConnectionRole): Redis {
-    const redis = createRedis(this.redisUrl, role);
+  /** Opens a Redis connection that `close()` will close; `extra` overrides ioredis options. */
+  connection(role: ConnectionRole, extra?: RedisOptions): Redis {
+    const redis = createRedis(this.redisUrl, role, extra);
     this.#connections.push(redis);
     return redis;
   }

@@ -1,0 +1,226 @@
+// The job path (SPEC §11): HTTP submit → worker → result stored, with a no-op gpu model and one worker
+// (concurrency 1), against bare BullMQ (queue.add + a concurrency-1 worker) in the same run; submit →
+// result latency when idle; and dynamic batching of a model costing 20 ms + 1 ms per item.
+//
+// Everything runs as real processes on this machine: a redis-server of its own, kalium's api and worker
+// as child processes (as in production), the bare BullMQ worker as a child process too; the clients
+// (HTTP, and BullMQ's queue.add) run in this process. On a machine with few cores all of them share the
+// CPU, so kalium's extra HTTP hop (client and api) weighs on its figure; the CPU time per job of each
+// process is printed beside it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { startKalium, type KaliumProcess } from '../test/helpers/kalium-process.ts';
+import { startRedis } from '../test/helpers/redis-server.ts';
+import { waitReady } from '../test/helpers/wait-ready.ts';
+import { cpuMicros } from './child-server.ts';
+import type { Bench, Figure } from './figure.ts';
+import { median } from './measure.ts';
+
+const APP = fileURLToPath(new URL('./support/jobs-bench-app.ts', import.meta.url));
+const BARE_WORKER = fileURLToPath(new URL('./support/bare-bullmq-worker.ts', import.meta.url));
+const PREFIX = '{kalium:jobsbench}';
+const JOBS = 3000;
+const IN_FLIGHT = 16;
+const ROUNDS = 4;
+const BATCH_ROUNDS = 3;
+const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+
+/** A throughput run: jobs per second, and CPU µs per job of each process that took part. */
+interface Run {
+  jobsPerSecond: number;
+  cpu: Record<string, number>;
+}
+
+/** One HTTP exchange with a JSON answer, on a keep-alive connection (the client costs little). */
+function http(method: string, url: string, body?: string): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
+    const req = request(url, { method, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `count` tasks, `inFlight` at a time. */
+async function inParallel(count: number, inFlight: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+/** Times `work` (which ends once `JOBS` jobs have completed) and the CPU each process spent on it. */
+async function timed(pids: Record<string, number>, work: () => Promise<void>): Promise<Run> {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid) ?? NaN]));
+  const client = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(client);
+  const cpu: Record<string, number> = { client: (used.user + used.system) / JOBS };
+  for (const [name, pid] of Object.entries(pids)) cpu[name] = ((cpuMicros(pid) ?? NaN) - before[name]!) / JOBS;
+  return { jobsPerSecond: JOBS / seconds, cpu };
+}
+
+async function untilCompleted(client: Redis, key: string, count: number): Promise<void> {
+  while ((await client.zcard(key)) < count) await sleep(2);
+}
+
+/** Bare BullMQ: queue.add from here, a concurrency-1 worker in a child process. */
+async function bareBullmq(url: string, client: Redis, round: number): Promise<Run> {
+  const prefix = `{bare:${round}}`;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', BARE_WORKER, url, 'jobs', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
+  const queue = new Queue('jobs', { connection: client, prefix });
+  const keep = { age: 3600, count: 100_000 };
+  try {
+    return await timed({ worker: child.pid! }, async () => {
+      await inParallel(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }, { removeOnComplete: keep, removeOnFail: keep }));
+      await untilCompleted(client, `${prefix}:jobs:completed`, JOBS);
+    });
+  } finally {
+    child.kill('SIGKILL');
+    await queue.close();
+  }
+}
+
+/**
+ * kalium: HTTP submits to the api (autocannon, the load generator the other benches use, as cheap a
+ * client as there is); the worker runs each job and stores its result.
+ */
+async function kaliumPath(api: KaliumProcess, worker: KaliumProcess, client: Redis): Promise<Run> {
+  const key = `${PREFIX}:jobs:completed`;
+  const before = await client.zcard(key);
+  return timed({ api: api.child.pid!, worker: worker.child.pid! }, async () => {
+    const result = await autocannon({
+      url: `${api.url}/noop`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      connections: IN_FLIGHT,
+      amount: JOBS,
+    });
+    if (result['2xx'] !== JOBS) throw new Error(`${JOBS - result['2xx']} submits were not accepted`);
+    await untilCompleted(client, key, before + JOBS);
+  });
+}
+
+/** Idle submit → result latencies (ms): POST, then GET ?wait until the result is there, one at a time. */
+async function idleLatencies(apiUrl: string, count: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const { json } = await http('POST', `${apiUrl}/noop`, '{}');
+    const done = await http('GET', `${apiUrl}/jobs/${json.id}?wait=5`);
+    if (done.json.status !== 'succeeded') throw new Error(`job ${json.id} ended ${done.json.status}`);
+    latencies.push(performance.now() - started);
+    await sleep(2); // idle between jobs
+  }
+  return latencies;
+}
+
+/**
+ * Jobs per second of a model route, from a full queue: the bench holds the GPU lease while it submits
+ * (the worker takes the first job and waits for the GPU, as it would behind a sync request), then frees
+ * it and times from then to the last job's end.
+ */
+async function modelThroughput(apiUrl: string, client: Redis, path: string, count: number): Promise<number> {
+  const lease = `${PREFIX}:gpu:default`;
+  await client.set(lease, 'bench', 'PX', 60_000);
+  const ids: string[] = [];
+  await inParallel(count, IN_FLIGHT, async () => ids.push((await http('POST', `${apiUrl}${path}`, '{}')).json.id));
+  const freed = Date.now();
+  await client.del(lease);
+  for (const id of ids) while ((await http('GET', `${apiUrl}/jobs/${id}?wait=30`)).json.status !== 'succeeded') await sleep(1);
+  const finished = await Promise.all(ids.map((id) => client.hget(`${PREFIX}:jobs:${id}`, 'finishedOn')));
+  return count / ((Math.max(...finished.map(Number)) - freed) / 1000);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const us = (value: number) => `${value.toFixed(0)} µs`;
+
+function throughputFigures(kalium: Run[], bare: Run[]): Figure[] {
+  const ratios = kalium.map((run, i) => run.jobsPerSecond / bare[i]!.jobsPerSecond);
+  const cpu = (runs: Run[], name: string) => median(runs.map((run) => run.cpu[name]!));
+  const rates = (runs: Run[]) => runs.map((run) => run.jobsPerSecond.toFixed(0)).join(', ');
+  return [
+    {
+      name: 'job path vs bare BullMQ (jobs/s, no-op gpu model, concurrency 1)',
+      ratio: median(ratios),
+      target: '>= 0.7',
+      detail:
+        `median of ${ROUNDS} paired rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}); kalium HTTP submit → worker → result stored: ` +
+        `${rates(kalium)} jobs/s; bare queue.add + worker: ${rates(bare)} jobs/s (${JOBS} jobs a round, ${IN_FLIGHT} in flight)`,
+    },
+    {
+      name: 'job path: worker CPU per job, bare BullMQ worker ÷ kalium worker',
+      ratio: cpu(bare, 'worker') / cpu(kalium, 'worker'),
+      detail:
+        `kalium worker ${us(cpu(kalium, 'worker'))}, api ${us(cpu(kalium, 'api'))}, HTTP client ${us(cpu(kalium, 'client'))}; ` +
+        `bare worker ${us(cpu(bare, 'worker'))}, queue.add client ${us(cpu(bare, 'client'))} (medians; /proc CPU time per job)`,
+    },
+  ];
+}
+
+const bench: Bench = async () => {
+  const redis = await startRedis();
+  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'info', RESULT_TTL: '3600', QUEUE_MAX: '1000000' };
+  const started = await Promise.allSettled([startKalium('api', APP, env, { timeoutMs: 60_000 }), startKalium('worker', APP, env, { timeoutMs: 60_000 })]);
+  const processes = started.flatMap((one) => (one.status === 'fulfilled' ? [one.value] : []));
+  const stop = async () => {
+    agent.destroy();
+    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+    await redis.stop();
+  };
+  if (processes.length < 2) {
+    await stop();
+    throw (started.find((one) => one.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  const [api, worker] = processes as [KaliumProcess, KaliumProcess];
+  const client = redis.client();
+  try {
+    await waitReady(api.url);
+    await kaliumPath(api, worker, client); // warm-up: JIT, connections, scripts loaded
+    const kalium: Run[] = [];
+    const bare: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate who goes first, so a busy patch of the machine hits both sides of a pair.
+      if (round % 2 === 0) kalium.push(await kaliumPath(api, worker, client));
+      bare.push(await bareBullmq(redis.url, client, round));
+      if (round % 2 === 1) kalium.push(await kaliumPath(api, worker, client));
+    }
+    const latencies = (await idleLatencies(api.url, 220)).slice(20).sort((a, b) => a - b);
+    const batching: Array<{ batched: number; unbatched: number }> = [];
+    for (let round = 0; round < BATCH_ROUNDS; round++) {
+      batching.push({ unbatched: await modelThroughput(api.url, client, '/model', 60), batched: await modelThroughput(api.url, client, '/model-batched', 480) });
+    }
+    const batchRatios = batching.map((run) => run.batched / run.unbatched);
+    return [
+      ...throughputFigures(kalium, bare),
+      {
+        name: 'idle submit → result latency',
+        detail: `p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms over ${latencies.length} jobs (POST, then GET /jobs/:id?wait; SPEC p50 <= 5 ms)`,
+      },
+      {
+        name: 'batching: model of 20 ms + 1 ms/item, maxSize 16, batched vs unbatched',
+        ratio: median(batchRatios),
+        target: '>= 8',
+        detail: `median of ${BATCH_ROUNDS} rounds (${batchRatios.map((r) => r.toFixed(2)).join(', ')}); batched ${batching.map((r) => r.batched.toFixed(0)).join(', ')} jobs/s, unbatched ${batching.map((r) => r.unbatched.toFixed(0)).join(', ')} jobs/s`,
+      },
+    ];
+  } finally {
+    await stop();
+  }
+};
+
+export default bench;

@@ -1,0 +1,9 @@
+-- Extends a compute lock while its holder is still computing, but only for that holder.
+-- KEYS[1] the entry's lock key
+-- ARGV[1] the holder's token
+-- ARGV[2] the new time-to-live in ms
+-- Returns 1 when renewed, 0 when the lock is gone or held by another token.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0

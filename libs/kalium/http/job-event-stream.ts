@@ -1,0 +1,86 @@
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import { toKaliumError } from './error-handler.ts';
+import { errors } from '../errors/kalium-error.ts';
+import { onBackend } from '../queue/backend-call.ts';
+import { isFinished, type JobBody } from '../queue/job-body.ts';
+import { isJobId } from '../queue/job-ids.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+import type { JobSubscription, JobWatcher } from '../queue/job-watcher.ts';
+
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * `GET /jobs/:id/events`: Server-Sent Events. A `progress` event with the job's progress, one more at
+ * each change, then the job's end (`succeeded`, `failed` or `canceled`, its data the job's body),
+ * then the stream ends. A job that has already ended gets just its end.
+ */
+export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: JobWatcher): Promise<void> {
+  const id = String(ctx.params.id);
+  if (!isJobId(id)) throw errors.invalidJobId(id);
+  await onBackend(() => watcher.ready());
+  const subscription = watcher.subscribe(id);
+  let first: JobBody | undefined;
+  try {
+    first = await jobs.read(id);
+  } catch (error) {
+    subscription.close();
+    throw error;
+  }
+  if (!first) {
+    subscription.close();
+    throw errors.jobNotFound(id);
+  }
+  const stream = new PassThrough();
+  const closed = new AbortController();
+  ctx.res.once('close', () => closed.abort());
+  ctx.status = 200;
+  ctx.type = 'text/event-stream';
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.set('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
+  ctx.body = stream;
+  void pump(stream, first, { jobs, id, subscription, closed: closed.signal }).finally(() => {
+    subscription.close();
+    stream.end();
+  });
+}
+
+async function pump(
+  stream: PassThrough,
+  first: JobBody,
+  { jobs, id, subscription, closed }: { jobs: JobQueue; id: string; subscription: JobSubscription; closed: AbortSignal },
+): Promise<void> {
+  let body: JobBody | undefined = first;
+  let progress = body.progress;
+  if (!isFinished(body.status)) send(stream, 'progress', { id, progress });
+  while (body && !isFinished(body.status)) {
+    if (!(await subscription.wait(KEEP_ALIVE_MS, closed))) {
+      if (closed.aborted) return;
+      stream.write(': keep-alive\n\n');
+      continue;
+    }
+    let reread = false;
+    for (const notice of subscription.drain()) {
+      if (notice?.type === 'progress' && notice.progress !== progress) {
+        progress = notice.progress;
+        send(stream, 'progress', { id, progress });
+      } else if (notice?.type !== 'progress') {
+        reread = true;
+      }
+    }
+    if (!reread) continue;
+    try {
+      body = await jobs.read(id);
+    } catch (error) {
+      const failure = toKaliumError(error);
+      send(stream, 'error', { error: { code: failure.code, message: failure.message } });
+      return;
+    }
+  }
+  if (body) send(stream, body.status, body);
+}
+
+function send(stream: PassThrough, event: string, data: unknown): void {
+  stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}

@@ -1,0 +1,126 @@
+/** A job's status as SPEC §4 names it. */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+/** The body of `GET /jobs/:id` (and of webhook payloads, plus `event`). */
+export interface JobBody {
+  id: string;
+  route: string;
+  status: JobStatus;
+  /** 0–100. */
+  progress: number;
+  /** The handler's return value once succeeded, else null. */
+  result: unknown;
+  /** The failure's message once failed, else null. */
+  error: string | null;
+  /** Runs started so far (1 on the first run). */
+  attempts: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** The webhook's delivery state; null when the job has none. */
+  webhook: unknown;
+}
+
+/** What the DELETE of a job records, durably: enough to answer for a queued job that was removed. */
+export interface CanceledRecord {
+  canceledAt: number;
+  route: string;
+  createdAt: number;
+  startedAt: number | null;
+  attempts: number;
+  progress: number;
+  bodyHash: string;
+}
+
+/** The fields of a BullMQ job that a status needs. */
+export interface JobFields {
+  name: string;
+  timestamp: number;
+  processedOn: number | undefined;
+  finishedOn: number | undefined;
+  progress: unknown;
+  attemptsStarted: number;
+  failedReason: string | undefined;
+}
+
+/** Everything read about one job, at about one moment. */
+export interface JobSnapshot {
+  id: string;
+  /** undefined when BullMQ has no such job (never was, expired, or removed on cancel). */
+  job: JobFields | undefined;
+  /** BullMQ's state name (`waiting`, `active`, `completed`, …, `unknown`). */
+  state: string;
+  canceled: CanceledRecord | undefined;
+  /** The stored result; `found` false when there is none (not finished, or expired). */
+  result: { found: boolean; value: unknown };
+}
+
+const QUEUED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'paused', 'waiting-children']);
+
+/** Whether a status is an end state. */
+export function isFinished(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'canceled';
+}
+
+/**
+ * Maps BullMQ's view of a job, its cancel marker and its stored result to SPEC's job body; undefined
+ * when the job is unknown or has expired (finished longer than RESULT_TTL ago: BullMQ evicts old jobs
+ * only when later ones finish, so age is checked here too).
+ *
+ * A stored result means succeeded, a cancel marker canceled, whatever BullMQ's state: the worker
+ * stores a result only when there is no marker and DELETE sets a marker only when there is no result,
+ * so at most one of them exists. (A result is stored, and watchers told, just before BullMQ records the
+ * job completed; in that moment `finished_at` is the time of the read.)
+ */
+export function toJobBody(snapshot: JobSnapshot, resultTtlMs: number, now = Date.now()): Omit<JobBody, 'webhook'> | undefined {
+  const { id, job, state, canceled, result } = snapshot;
+  if (canceled && !result.found) return canceledBody(id, job, canceled);
+  if (!job) return undefined;
+  if (job.finishedOn !== undefined && job.finishedOn + resultTtlMs <= now) return undefined;
+  const body = (status: JobStatus, end: { result?: unknown; error?: string } = {}): Omit<JobBody, 'webhook'> => ({
+    id,
+    route: job.name,
+    status,
+    progress: status === 'succeeded' ? 100 : toProgress(job.progress),
+    result: end.result ?? null,
+    error: end.error ?? null,
+    attempts: job.attemptsStarted,
+    created_at: iso(job.timestamp),
+    started_at: isoOrNull(job.processedOn),
+    finished_at: status === 'succeeded' || status === 'failed' ? iso(job.finishedOn ?? now) : null,
+  });
+  if (result.found) return body('succeeded', { result: result.value });
+  // A completed job whose result is gone has expired (the result's TTL ran out first).
+  if (state === 'completed') return undefined;
+  if (state === 'failed') return body('failed', { error: job.failedReason ?? 'The job failed.' });
+  if (state === 'active') return body('running');
+  if (QUEUED_STATES.has(state)) return body('queued');
+  return undefined;
+}
+
+function canceledBody(id: string, job: JobFields | undefined, record: CanceledRecord): Omit<JobBody, 'webhook'> {
+  return {
+    id,
+    route: job?.name ?? record.route,
+    status: 'canceled',
+    progress: toProgress(job?.progress ?? record.progress),
+    result: null,
+    error: null,
+    attempts: job?.attemptsStarted ?? record.attempts,
+    created_at: iso(job?.timestamp ?? record.createdAt),
+    started_at: isoOrNull(job?.processedOn ?? record.startedAt ?? undefined),
+    finished_at: iso(record.canceledAt),
+  };
+}
+
+function toProgress(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function isoOrNull(ms: number | undefined | null): string | null {
+  return ms === undefined || ms === null || !Number.isFinite(ms) ? null : iso(ms);
+}

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import { errors } from '../errors/kalium-error.ts';
+import { readLua } from '../redis/lua.ts';
+import { onBackend } from './backend-call.ts';
+import { isFinished, toJobBody, type CanceledRecord, type JobBody } from './job-body.ts';
+import { announce } from './job-hooks.ts';
+import { encodeNotice } from './job-notices.ts';
+import { readJobData, readSnapshot } from './job-reader.ts';
+import type { JobsContext } from './jobs-context.ts';
+
+const CANCEL = readLua(import.meta.url, './cancel.lua');
+
+type CancelRedis = Redis & {
+  kaliumJobCancel(resultKey: string, markerKey: string, ...args: string[]): Promise<number>;
+};
+
+/**
+ * Cancels a job. The durable marker comes first (cancel.lua, atomically refused once a result is
+ * stored), so from then on no worker starts the job and a running one learns of it (pub/sub now, or
+ * the marker when it next looks). A job that was still queued is then removed from the queue, its
+ * marker keeping what its status needs; a job a worker holds is left for that worker to stop.
+ * @throws KaliumError 404 `job_not_found`, 409 `job_finished` (succeeded or failed already).
+ */
+export async function cancelJob(context: JobsContext, id: string, read: (id: string) => Promise<JobBody | undefined>): Promise<JobBody> {
+  const { queue, keys } = context;
+  const redis = withCancelCommand(context.redis);
+  const snapshot = await onBackend(() => readSnapshot(queue, redis, keys, id));
+  const before = toJobBody(snapshot, context.resultTtlSeconds * 1000);
+  if (!before) throw errors.jobNotFound(id);
+  if (before.status === 'canceled') return (await read(id)) ?? { ...before, webhook: null };
+  if (isFinished(before.status)) throw errors.jobFinished(id, before.status);
+
+  const queued = before.status === 'queued';
+  // A queued job is removed below: read what its record and hooks need first.
+  const data = queued ? await onBackend(() => readJobData(queue, redis, id)) : undefined;
+  const record: CanceledRecord = {
+    canceledAt: Date.now(),
+    route: before.route,
+    createdAt: Date.parse(before.created_at),
+    startedAt: before.started_at === null ? null : Date.parse(before.started_at),
+    attempts: before.attempts,
+    progress: before.progress,
+    bodyHash: data?.bodyHash ?? '',
+  };
+  const outcome = await onBackend(() =>
+    redis.kaliumJobCancel(
+      keys.store(id),
+      keys.jobCanceled(id),
+      JSON.stringify(record),
+      String(context.resultTtlSeconds),
+      keys.jobCancels,
+      keys.jobNotices,
+      id,
+      encodeNotice({ id, type: 'changed' }),
+    ),
+  );
+  if (outcome === 0) throw errors.jobFinished(id, 'succeeded');
+  // 1 for a job a worker holds: it stops the job and reports `canceled` to the hooks.
+  const removed = queued && outcome === 1 ? await onBackend(() => queue.remove(id)) : 0;
+  const after = (await read(id)) ?? { ...toJobBody({ ...snapshot, job: undefined, canceled: record }, Infinity)!, webhook: null };
+  if (removed === 1) await announce(context.hooks, context.logger, 'canceled', after, data?.extra);
+  return after;
+}
+
+function withCancelCommand(redis: Redis): CancelRedis {
+  if (!('kaliumJobCancel' in redis)) redis.defineCommand('kaliumJobCancel', { numberOfKeys: 2, lua: CANCEL });
+  return redis as CancelRedis;
+}

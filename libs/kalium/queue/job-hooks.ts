@@ -1,0 +1,43 @@
+import type { Request } from '../app/request.ts';
+import type { BackgroundRoute } from '../app/routes.ts';
+import type { JobBody } from './job-body.ts';
+
+/** The moments of a job's life that hooks hear about. */
+export type JobEvent = 'started' | 'progress' | 'succeeded' | 'failed' | 'canceled';
+
+/**
+ * Where other parts of kalium (webhooks) plug into jobs. Passed to the api part and to the worker;
+ * every hook is optional, and a hook that throws is logged, never fails the job.
+ */
+export interface JobHooks {
+  /**
+   * At submit, before the job is queued: returns what to keep with the job (e.g. the webhook target
+   * from `X-Webhook-Url`), or throws a KaliumError (4xx) to refuse the request.
+   */
+  accept?(request: Request, route: BackgroundRoute): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+  /** The `webhook` field of a job's body; null when the job has none. */
+  webhook?(jobId: string): Promise<unknown>;
+  /**
+   * A job started, progressed or ended. Called by the worker, and by the api for a job canceled while
+   * queued. `extra` is what `accept` kept.
+   */
+  onEvent?(event: JobEvent, job: JobBody, extra: Record<string, unknown> | undefined): void | Promise<void>;
+}
+
+/** Calls every hook's `onEvent`; a hook that throws is logged and the others still run. */
+export async function announce(
+  hooks: readonly JobHooks[],
+  logger: { warn: (object: object, message: string) => void },
+  event: JobEvent,
+  job: JobBody,
+  extra: Record<string, unknown> | undefined,
+): Promise<void> {
+  for (const hook of hooks) {
+    if (!hook.onEvent) continue;
+    try {
+      await hook.onEvent(event, job, extra);
+    } catch (error) {
+      logger.warn({ err: error, jobId: job.id, event }, 'a job hook failed');
+    }
+  }
+}

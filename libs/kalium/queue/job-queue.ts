@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Request } from '../app/request.ts';
+import type { BackgroundRoute } from '../app/routes.ts';
+import { errors } from '../errors/kalium-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { AppKeys } from '../redis/keys.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { onBackend } from './backend-call.ts';
+import { cancelJob } from './job-cancel.ts';
+import { toJobBody, type JobBody } from './job-body.ts';
+import { bodyHash, EVENTS_MAX_LEN, jobOptions, type JobData } from './job-data.ts';
+import type { JobHooks } from './job-hooks.ts';
+import { isJobId, jobIdForKey, newJobId } from './job-ids.ts';
+import { parseRecord, readJobData, readSnapshot } from './job-reader.ts';
+import type { JobsContext } from './jobs-context.ts';
+
+/** The states counted against QUEUE_MAX: jobs not yet running. */
+const QUEUED_TYPES = ['waiting', 'paused', 'prioritized', 'delayed'] as const;
+
+/** How old a count of queued jobs may be while the queue is less than half full. */
+const COUNT_FRESH_MS = 1000;
+
+/**
+ * The api's side of the app's job queue: one BullMQ queue (`jobs`) under the app's hash-tagged prefix,
+ * on the runtime's fail-fast command connection (no offline queue), so a request never waits on a
+ * Redis that is down.
+ */
+export class JobQueue implements JobsContext {
+  readonly queue: Queue<JobData>;
+  readonly redis: Redis;
+  readonly keys: AppKeys;
+  readonly resultTtlSeconds: number;
+  readonly hooks: readonly JobHooks[];
+  readonly logger: Logger;
+  readonly #app: string;
+  readonly #queueMax: number;
+  /** The last count of queued jobs, when it was taken, and the submits admitted on it since. */
+  #counted: { at: number; queued: number; since: number } | undefined;
+
+  constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
+    this.redis = runtime.redis;
+    this.keys = runtime.keys;
+    this.resultTtlSeconds = runtime.config.resultTtl;
+    this.hooks = hooks;
+    this.logger = runtime.logger;
+    this.#app = runtime.app.name;
+    this.#queueMax = runtime.config.queueMax;
+    this.queue = new Queue<JobData>(runtime.keys.jobQueue, {
+      connection: runtime.redis,
+      prefix: runtime.keys.prefix,
+      // The version check runs INFO once at connect; on a fail-fast connection a failure there would
+      // leave the queue unusable for good. kalium needs Redis >= 6.2 and says so in its docs.
+      skipVersionCheck: true,
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
+    this.queue.on('error', (error) => this.logger.debug({ err: error }, 'job queue connection error'));
+  }
+
+  /**
+   * Queues a request to a background route; resolves once the job is in Redis. With an idempotency
+   * key, the key names the job: a repeat finds it (`created: false`), or is refused with 422 when its
+   * body differs.
+   * @throws KaliumError 503 `queue_full`, 503 `backend_unavailable`, 422 `idempotency_key_reused`.
+   */
+  async submit(route: BackgroundRoute, request: Request, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+    if (idempotencyKey === undefined) {
+      const id = newJobId();
+      await this.#add(route, id, { route: route.path, request: request.toData() }, request);
+      return { id, created: true };
+    }
+    const id = jobIdForKey(this.#app, idempotencyKey);
+    const hash = bodyHash(route.path, request.body);
+    const existing = await onBackend(async () => {
+      await this.queue.waitUntilReady();
+      return this.#storedHash(id);
+    });
+    if (existing !== undefined) return this.#repeat(id, existing, hash);
+    const nonce = randomUUID();
+    await this.#add(route, id, { route: route.path, request: request.toData(), bodyHash: hash, nonce }, request);
+    // Another submit with the same key may have added it between our check and our add.
+    const stored = await onBackend(() => readJobData(this.queue, this.redis, id));
+    if (stored && stored.nonce !== nonce) return this.#repeat(id, stored.bodyHash ?? '', hash);
+    return { id, created: true };
+  }
+
+  /**
+   * Adds a job once the hooks accepted it and the queue has room. The connection is awaited within the
+   * deadline, so the add itself is only ever sent on a ready connection: never left pending to land
+   * after the client was told 503.
+   */
+  async #add(route: BackgroundRoute, id: string, data: JobData, request: Request): Promise<void> {
+    const extra = await this.#accept(request, route);
+    if (extra) data.extra = extra;
+    await onBackend(async (late) => {
+      await this.queue.waitUntilReady();
+      await this.#admit();
+      if (!late.aborted) await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
+    });
+  }
+
+  /** The job's body, or undefined when it is unknown or expired. */
+  async read(id: string): Promise<JobBody | undefined> {
+    if (!isJobId(id)) throw errors.invalidJobId(id);
+    const body = toJobBody(await onBackend(() => readSnapshot(this.queue, this.redis, this.keys, id)), this.resultTtlSeconds * 1000);
+    return body && { ...body, webhook: await this.#webhook(id) };
+  }
+
+  /** Cancels a job (see {@link cancelJob}); answers with its state. */
+  cancel(id: string): Promise<JobBody> {
+    if (!isJobId(id)) throw errors.invalidJobId(id);
+    return cancelJob(this, id, (jobId) => this.read(jobId));
+  }
+
+  /** Jobs by BullMQ state, for `/__status__` and the queue gauge. */
+  async counts(): Promise<Record<string, number>> {
+    return onBackend(() => this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+
+  /**
+   * Refuses a submit with 503 `queue_full` once QUEUE_MAX jobs wait. The queue is counted for every
+   * submit once it is half full; below that a count up to a second old, plus the submits admitted on
+   * it, is enough (a round trip less per submit; other api processes' submits show at the next count).
+   */
+  async #admit(): Promise<void> {
+    const counted = this.#counted;
+    const now = Date.now();
+    if (counted && now - counted.at < COUNT_FRESH_MS && counted.queued + counted.since < this.#queueMax / 2) {
+      counted.since += 1;
+      return;
+    }
+    const queued = await this.queue.getJobCountByTypes(...QUEUED_TYPES);
+    this.#counted = { at: now, queued, since: 1 };
+    if (queued >= this.#queueMax) throw errors.queueFull(this.#queueMax);
+  }
+
+  #repeat(id: string, stored: string, hash: string): { id: string; created: boolean } {
+    if (stored !== hash) throw errors.idempotencyKeyReused();
+    return { id, created: false };
+  }
+
+  /** The body hash of the job with this id, if there is one (queued, running, finished, or canceled and removed). */
+  async #storedHash(id: string): Promise<string | undefined> {
+    const [data, marker] = await Promise.all([readJobData(this.queue, this.redis, id), this.redis.get(this.keys.jobCanceled(id))]);
+    return data?.bodyHash ?? parseRecord(marker)?.bodyHash;
+  }
+
+  async #accept(request: Request, route: BackgroundRoute): Promise<Record<string, unknown> | undefined> {
+    let extra: Record<string, unknown> | undefined;
+    for (const hooks of this.hooks) {
+      const kept = await hooks.accept?.(request, route);
+      if (kept) extra = { ...extra, ...kept };
+    }
+    return extra;
+  }
+
+  async #webhook(id: string): Promise<unknown> {
+    for (const hooks of this.hooks) {
+      if (!hooks.webhook) continue;
+      try {
+        return (await hooks.webhook(id)) ?? null;
+      } catch (error) {
+        this.logger.warn({ err: error, jobId: id }, 'could not read the job’s webhook state');
+        return null;
+      }
+    }
+    return null;
+  }
+}

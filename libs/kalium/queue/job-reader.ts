@@ -1,0 +1,71 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppKeys } from '../redis/keys.ts';
+import type { CanceledRecord, JobFields, JobSnapshot } from './job-body.ts';
+import type { JobData } from './job-data.ts';
+
+/**
+ * The BullMQ job-hash fields a status needs. Read by name rather than with `Job.fromId` because that
+ * loads the job's data, i.e. the whole request body (up to BODY_LIMIT), on every poll.
+ */
+const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason'] as const;
+
+/** Reads what is known about one job: its BullMQ state and fields, its cancel marker, its result. */
+export async function readSnapshot(queue: Queue, redis: Redis, keys: AppKeys, id: string): Promise<JobSnapshot> {
+  const resultKey = keys.store(id);
+  const jobKey = queue.toKey(id);
+  // Sent together; BullMQ's state script leaves a little later (it awaits its client first), so a job
+  // that moves on meanwhile can show a newer state than its fields: those are read again then.
+  const [state, fields, marker, result] = await Promise.all([
+    queue.getJobState(id),
+    redis.hmget(jobKey, ...FIELDS),
+    redis.get(keys.jobCanceled(id)),
+    redis.get(resultKey),
+  ]);
+  let job = parseFields(fields);
+  const behind = job && ((state === 'active' && !job.processedOn) || ((state === 'completed' || state === 'failed') && !job.finishedOn));
+  if (behind) job = parseFields(await redis.hmget(jobKey, ...FIELDS));
+  let stored = result;
+  if (state === 'completed' && stored === null) stored = await redis.get(resultKey);
+  return {
+    id,
+    job,
+    state,
+    canceled: parseRecord(marker),
+    result: stored === null ? { found: false, value: null } : { found: true, value: JSON.parse(stored) as unknown },
+  };
+}
+
+function parseFields(values: Array<string | null>): JobFields | undefined {
+  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason] = values;
+  if (name === null || name === undefined || !timestamp) return undefined;
+  return {
+    name,
+    timestamp: Number(timestamp),
+    processedOn: processedOn ? Number(processedOn) : undefined,
+    finishedOn: finishedOn ? Number(finishedOn) : undefined,
+    progress: progress ? safeJson(progress) : 0,
+    attemptsStarted: ats ? Number(ats) : 0,
+    failedReason: failedReason ?? undefined,
+  };
+}
+
+export function parseRecord(raw: string | null): CanceledRecord | undefined {
+  if (raw === null) return undefined;
+  const record = safeJson(raw) as CanceledRecord | undefined;
+  return record && typeof record.canceledAt === 'number' ? record : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A job's data (the whole request: read only where needed), or undefined when there is no such job. */
+export async function readJobData(queue: Queue, redis: Redis, id: string): Promise<JobData | undefined> {
+  const raw = await redis.hget(queue.toKey(id), 'data');
+  return raw === null ? undefined : (JSON.parse(raw) as JobData);
+}

@@ -1,0 +1,90 @@
+import type { Job } from 'bullmq';
+import { Request } from '../app/request.ts';
+import type { BackgroundRoute, JobContext } from '../app/routes.ts';
+import type { Logger } from '../log/logger.ts';
+import type { JobData } from '../queue/job-data.ts';
+import type { JobHooks } from '../queue/job-hooks.ts';
+import { announce } from '../queue/job-hooks.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { eventBody } from './event-body.ts';
+import type { JobRecords } from './job-records.ts';
+import type { LockKeeper } from './lock-keeper.ts';
+import type { RunningJobs } from './running-jobs.ts';
+import type { WorkerGpu } from './worker-lease.ts';
+
+/** A job a worker has taken from the queue: BullMQ's job and the lock token it holds it by. */
+export interface Claimed {
+  job: Job<JobData>;
+  token: string;
+}
+
+/** What running jobs needs from the worker around it. */
+export interface RunDeps {
+  runtime: Runtime;
+  records: JobRecords;
+  running: RunningJobs;
+  keeper: LockKeeper;
+  gpu: WorkerGpu;
+  hooks: readonly JobHooks[];
+  /** The BullMQ lock key of a job. */
+  lockKey(jobId: string): string;
+  /** BullMQ's stalled set of the queue. */
+  stalledKey: string;
+  logger: Logger;
+}
+
+/** One job being run: the request and job context its handler gets, and what stops when it ends. */
+export interface JobRun {
+  readonly claimed: Claimed;
+  readonly id: string;
+  readonly controller: AbortController;
+  readonly request: Request;
+  readonly context: JobContext;
+  /** Stops keeping its lock and forgets it as running. */
+  stop(): void;
+}
+
+/**
+ * Registers a claimed job as running (so a cancel reaches it) and keeps its lock alive from the lock
+ * keeper's thread; builds what the handler gets.
+ */
+export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps): JobRun {
+  const { job, token } = claimed;
+  const id = job.id!;
+  const controller = deps.running.start(id);
+  const lockMs = deps.runtime.config.jobLockMs;
+  const releaseLock = deps.keeper.keepJobLock({
+    jobId: id,
+    lockKey: deps.lockKey(id),
+    stalledKey: deps.stalledKey,
+    token,
+    lockMs,
+    untilMs: route.timeoutMs === undefined ? undefined : Date.now() + route.timeoutMs + lockMs,
+  });
+  const context: JobContext = {
+    id,
+    attempt: Math.max(1, job.attemptsStarted),
+    signal: controller.signal,
+    progress: (percent) => reportProgress(claimed, percent, deps),
+  };
+  return {
+    claimed,
+    id,
+    controller,
+    request: Request.fromData(job.data.request, controller.signal),
+    context,
+    stop() {
+      releaseLock();
+      deps.running.end(id);
+    },
+  };
+}
+
+async function reportProgress({ job }: Claimed, percent: number, deps: RunDeps): Promise<void> {
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new TypeError(`job.progress takes a number from 0 to 100, got ${String(percent)}`);
+  }
+  await job.updateProgress(percent);
+  deps.records.notice({ id: job.id!, type: 'progress', progress: percent });
+  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', eventBody(job, 'running'), job.data.extra);
+}

@@ -1,0 +1,208 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { announce, type JobHooks } from '../queue/job-hooks.ts';
+import type { JobData } from '../queue/job-data.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { BatchCollector } from './batch-collector.ts';
+import { eventBody } from './event-body.ts';
+import { JobRecords } from './job-records.ts';
+import type { Claimed, RunDeps } from './job-run.ts';
+import { LockKeeper } from './lock-keeper.ts';
+import { runJobs, type Outcome } from './run-jobs.ts';
+import { RunningJobs } from './running-jobs.ts';
+import { WorkerGpu } from './worker-lease.ts';
+
+/**
+ * How long BullMQ waits before fetching again after a failed fetch. Its default (15 s) would leave a
+ * worker idle that long after every Redis outage; 2 s resumes promptly without spinning.
+ */
+const RUN_RETRY_DELAY_MS = 2000;
+
+/** BullMQ's failedReason of a canceled job (its status comes from the cancel marker, not from this). */
+const CANCELED_REASON = 'canceled';
+
+/** How often at most a worker logs Redis connection errors (they repeat at every reconnect attempt). */
+const ERROR_LOG_INTERVAL_MS = 5000;
+
+type State = 'created' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The GPU worker: drains the app's job queue one job (or one batch) at a time. BullMQ moves jobs and
+ * recovers those of dead workers (stalled-job check); kalium adds the GPU lease, cancel, results
+ * written once, dynamic batching, and lock renewal from a thread (see LockKeeper).
+ * `created → running → stopping → stopped`.
+ */
+export class JobWorker {
+  #state: State = 'created';
+  readonly #worker: Worker<JobData, null>;
+  readonly #collector: BatchCollector;
+  readonly #deps: RunDeps;
+  /** What the processor decided for each job, for the completed/failed events BullMQ emits after. */
+  readonly #outcomes = new WeakMap<Job, Outcome>();
+  #closing: Promise<void> | undefined;
+  #lastErrorLog = 0;
+
+  constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
+    const { config, keys, logger } = runtime;
+    // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
+    // completion of it, and in the same write (see write-coalescing.ts).
+    const connection = runtime.connection('blocking');
+    const coalesce = writeCoalescer(connection);
+    const shared = { connection, prefix: keys.prefix, lockDuration: config.jobLockMs, skipLockRenewal: true };
+    this.#worker = new Worker<JobData, null>(keys.jobQueue, (job, token) => this.#process(job, token!), {
+      ...shared,
+      autorun: false,
+      concurrency: 1,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: 1,
+      runRetryDelay: RUN_RETRY_DELAY_MS,
+    });
+    this.#collector = new BatchCollector(
+      new Worker<JobData>(keys.jobQueue, undefined, { ...shared, autorun: false, skipStalledCheck: true }),
+      connection,
+      coalesce,
+      (error) => this.#logError(error),
+    );
+    const records = new JobRecords(connection, keys, config.resultTtl, logger, coalesce);
+    const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
+    this.#deps = {
+      runtime,
+      records,
+      running: new RunningJobs(runtime.connection('blocking'), keys.jobCancels, records, logger),
+      keeper,
+      gpu: new WorkerGpu(runtime, keeper, logger),
+      hooks,
+      lockKey: (jobId) => `${this.#worker.toKey(jobId)}:lock`,
+      stalledKey: this.#worker.keys.stalled!,
+      logger,
+    };
+    this.#listen();
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Starts draining the queue; resolves once the worker's connection is ready. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') return;
+    this.#state = 'running';
+    void this.#worker.run().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'the job worker stopped on an error'));
+    await this.#worker.waitUntilReady();
+  }
+
+  /** Stops taking jobs, lets the running one finish, then stops the rest. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'stopping';
+      const steps: Array<[string, () => Promise<void> | void]> = [
+        ['queue worker (finishing the running job)', () => this.#worker.close()],
+        ['batch collector', () => this.#collector.close()],
+        ['GPU lease', () => this.#deps.gpu.close()],
+        ['cancel listener', () => this.#deps.running.close()],
+        ['lock keeper', () => this.#deps.keeper.close()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          this.#deps.logger.error({ err: error, part: name }, 'error while closing the job worker');
+        }
+      }
+      this.#state = 'stopped';
+    })();
+    return this.#closing;
+  }
+
+  async #process(job: Job<JobData>, token: string): Promise<null> {
+    const takenAt = Date.now();
+    const route = this.#deps.runtime.app.route(job.name);
+    if (route?.kind !== 'background') {
+      throw new UnrecoverableError(`This app has no background route ${job.name} (was the job queued by another version of the app?).`);
+    }
+    const claimed: Claimed[] = [{ job, token }, ...(await this.#collector.collect(route, takenAt))];
+    const outcomes = await runJobs(route, claimed, this.#deps);
+    await Promise.all(claimed.slice(1).map((more, i) => this.#finishByHand(more, outcomes[i + 1]!)));
+    const outcome = outcomes[0]!;
+    this.#outcomes.set(job, outcome);
+    if (outcome.status === 'succeeded') return null;
+    throw failureFor(outcome);
+  }
+
+  /** Batched jobs taken by hand are completed by hand (the first is BullMQ's to complete). */
+  async #finishByHand({ job, token }: Claimed, outcome: Outcome): Promise<void> {
+    try {
+      if (outcome.status === 'succeeded') await job.moveToCompleted(null, token, false);
+      else await job.moveToFailed(failureFor(outcome), token, false);
+      await this.#ended(job, outcome);
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, jobId: job.id }, 'could not finish a batched job (its lock lapsed?); it will run again');
+    }
+  }
+
+  /** After BullMQ has recorded a run's end: notices, metrics, logs and hooks. */
+  async #ended(job: Job<JobData>, reported: Outcome): Promise<void> {
+    const { records, runtime, logger, hooks } = this.#deps;
+    const outcome = await this.#settled(reported);
+    // A stored result was announced by the script that stored it.
+    if (!(reported.status === 'succeeded' && reported.stored)) records.notice({ id: job.id!, type: 'changed' });
+    if (outcome.status === 'failed' && job.finishedOn === undefined) {
+      logger.info({ jobId: job.id, attempt: job.attemptsStarted, error: outcome.message }, 'job failed; it will be retried');
+      return;
+    }
+    runtime.metrics.jobs.inc({ route: job.name, outcome: outcome.status });
+    if (outcome.status === 'failed') logger.warn({ jobId: job.id, route: job.name, error: outcome.message }, 'job failed');
+    else logger.debug({ jobId: job.id, route: job.name, status: outcome.status }, 'job ended');
+    if (outcome.status === 'canceled') await records.touchCanceled(job.id!).catch(() => undefined);
+    if (hooks.length === 0) return;
+    const end = outcome.status === 'succeeded' ? { result: outcome.result } : outcome.status === 'failed' ? { error: outcome.message } : {};
+    await announce(hooks, logger, outcome.status, eventBody(job, outcome.status, end), job.data.extra);
+  }
+
+  /** The outcome once the result's write has landed: `canceled` when a cancel came first. */
+  async #settled(outcome: Outcome): Promise<Outcome> {
+    if (outcome.status !== 'succeeded' || !outcome.stored) return outcome;
+    try {
+      return (await outcome.stored) === 'canceled' ? { status: 'canceled' } : outcome;
+    } catch {
+      return { status: 'failed', message: 'The result could not be stored.', retry: false }; // logged by runJobs
+    }
+  }
+
+  #listen(): void {
+    const { logger, records } = this.#deps;
+    this.#worker.on('completed', (job) => void this.#ended(job, this.#outcomes.get(job) ?? { status: 'succeeded', result: null }));
+    this.#worker.on('failed', (job, error) => {
+      if (job) void this.#ended(job, this.#outcomes.get(job) ?? { status: 'failed', message: error.message, retry: false });
+    });
+    this.#worker.on('stalled', (jobId) => {
+      logger.warn({ jobId }, 'a job’s worker stopped renewing its lock (it died?); the job goes back to the queue');
+      records.notice({ id: jobId, type: 'changed' });
+    });
+    this.#worker.on('error', (error) => this.#logError(error));
+  }
+
+  #logError(error: Error): void {
+    if (Date.now() - this.#lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+    this.#lastErrorLog = Date.now();
+    this.#deps.logger.warn({ err: error }, 'job worker error (retrying)');
+  }
+}
+
+/** The lock keeper looks at its list often enough to renew each lock well within a third of its life. */
+function keeperTick(jobLockMs: number, leaseTtlMs: number): number {
+  return Math.max(20, Math.floor(Math.min(jobLockMs, leaseTtlMs) / 12));
+}
+
+function failureFor(outcome: Exclude<Outcome, { status: 'succeeded' }>): Error {
+  if (outcome.status === 'canceled') return new UnrecoverableError(CANCELED_REASON);
+  return outcome.retry ? new Error(outcome.message) : new UnrecoverableError(outcome.message);
+}
+
+/** Starts the app's job worker in this process; the runtime closes it first when the process stops. */
+export async function startJobWorker(runtime: Runtime, hooks: readonly JobHooks[] = []): Promise<JobWorker> {
+  const worker = new JobWorker(runtime, hooks);
+  runtime.onClose('job worker', () => worker.close());
+  await worker.start();
+  return worker;
+}

@@ -1,0 +1,121 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log/logger.ts';
+import { readLua } from '../redis/lua.ts';
+
+const EXTEND_JOB_LOCK = readLua(import.meta.url, './extend-job-lock.lua');
+const RENEW_LEASE = readLua(import.meta.url, '../gpu/renew.lua');
+
+/** The scripts the thread runs, sent once at its start. */
+const SCRIPTS = { jobLock: EXTEND_JOB_LOCK, lease: RENEW_LEASE };
+
+/** How long `close()` waits for the thread to quit before terminating it. */
+const CLOSE_TIMEOUT_MS = 2000;
+/** Bytes of shared memory for the list of what to keep (a few hundred bytes an entry). */
+const SHARED_BYTES = 1 << 20;
+
+/** One thing kept alive: a script renewing one key for one token, every `everyMs`. */
+interface Entry {
+  id: number;
+  script: keyof typeof SCRIPTS;
+  keys: string[];
+  args: string[];
+  everyMs: number;
+  /** When keeping started: the first renewal is due `everyMs` after. */
+  since: number;
+  /** Stop renewing after this time (ms since epoch). */
+  untilMs?: number;
+}
+
+/**
+ * Renews the locks of running jobs, and the GPU lease they hold, from a worker thread.
+ *
+ * Why a thread: BullMQ renews a job's lock on the worker's event loop. A handler that keeps that loop
+ * busy (synchronous model code) past the lock's duration lets the lock lapse, and the stalled-job check
+ * hands the job to another worker while the first still runs it: the job runs twice. The GPU lease
+ * has the same weakness. A thread renews on an event loop the handler cannot block, so a lock lapses
+ * only when the process is really gone (killed, or frozen): exactly when the job should run again.
+ * A handler past its `timeoutMs` stops being renewed after one more lock period, so a hung process
+ * cannot hold a job forever.
+ *
+ * The list of what to keep lives in shared memory that this (main) thread rewrites as jobs start and
+ * end, under a sequence number the thread checks: a job costs no message and no wake-up of the thread.
+ */
+export class LockKeeper {
+  readonly #thread: Worker;
+  readonly #logger: Logger;
+  readonly #entries = new Map<number, Entry & { what: string }>();
+  readonly #header = new Int32Array(new SharedArrayBuffer(8));
+  readonly #data = new Uint8Array(new SharedArrayBuffer(SHARED_BYTES));
+  readonly #encoder = new TextEncoder();
+  #next = 0;
+  #closing: Promise<void> | undefined;
+
+  /** @param tickMs - how often the thread looks at the list (a fraction of the shortest renewal period). */
+  constructor(redisUrl: string, logger: Logger, tickMs: number) {
+    this.#logger = logger;
+    const workerData = { redisUrl, scripts: SCRIPTS, header: this.#header, data: this.#data, tickMs };
+    this.#thread = new Worker(new URL('./lock-keeper-thread.mjs', import.meta.url), { workerData });
+    this.#thread.unref();
+    this.#thread.on('error', (error) => logger.error({ err: error }, 'lock keeper thread failed; locks are no longer renewed'));
+    this.#thread.on('message', (message: { op: string; id: number }) => {
+      const what = this.#entries.get(message.id)?.what;
+      if (message.op === 'lost') logger.warn({ what }, 'a lock was lost while held (it lapsed, or another took it)');
+      if (message.op === 'expired') logger.warn({ what }, 'stopped renewing a lock past its job’s timeout');
+    });
+  }
+
+  /** Keeps a worker's lock on a running job alive; returns the function that stops. */
+  keepJobLock(options: { jobId: string; lockKey: string; stalledKey: string; token: string; lockMs: number; untilMs?: number }): () => void {
+    return this.#keep(`job ${options.jobId}`, {
+      script: 'jobLock',
+      keys: [options.lockKey, options.stalledKey],
+      args: [options.token, String(options.lockMs), options.jobId],
+      everyMs: Math.max(100, Math.floor(options.lockMs / 3)),
+      untilMs: options.untilMs,
+    });
+  }
+
+  /** Keeps a held GPU lease alive (its holder renews it too, from the main thread). */
+  keepLease(options: { key: string; token: string; ttlMs: number }): () => void {
+    return this.#keep(`GPU lease ${options.key}`, {
+      script: 'lease',
+      keys: [options.key],
+      args: [options.token, String(options.ttlMs)],
+      everyMs: Math.max(100, Math.floor(options.ttlMs / 3)),
+    });
+  }
+
+  /** Stops renewing everything and ends the thread. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#entries.clear();
+      this.#publish();
+      const timer = setTimeout(() => void this.#thread.terminate().finally(resolve), CLOSE_TIMEOUT_MS);
+      this.#thread.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#thread.postMessage({ op: 'close' });
+    });
+    return this.#closing;
+  }
+
+  #keep(what: string, spec: Omit<Entry, 'id' | 'since'>): () => void {
+    const id = ++this.#next;
+    this.#entries.set(id, { ...spec, id, since: Date.now(), what });
+    this.#publish();
+    return () => {
+      if (this.#entries.delete(id)) this.#publish();
+    };
+  }
+
+  /** Rewrites the shared list: version odd while writing, even once done (a seqlock; one writer). */
+  #publish(): void {
+    const json = JSON.stringify([...this.#entries.values()].map(({ what: _what, ...entry }) => entry));
+    Atomics.add(this.#header, 0, 1);
+    const { read, written } = this.#encoder.encodeInto(json, this.#data);
+    Atomics.store(this.#header, 1, written);
+    Atomics.add(this.#header, 0, 1);
+    if (read < json.length) this.#logger.error({ entries: this.#entries.size }, 'lock keeper list over its shared memory; some locks are not renewed');
+  }
+}

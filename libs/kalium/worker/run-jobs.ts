@@ -1,0 +1,173 @@
+import { Response } from '../app/response.ts';
+import type { BackgroundFn, BackgroundRoute, BatchFn } from '../app/routes.ts';
+import { announce } from '../queue/job-hooks.ts';
+import { eventBody } from './event-body.ts';
+import { startRun, type Claimed, type JobRun, type RunDeps } from './job-run.ts';
+import { JobCanceledError } from './running-jobs.ts';
+import type { Precheck, Stored } from './job-records.ts';
+import type { WorkerLease } from './worker-lease.ts';
+
+/**
+ * What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says.
+ * `stored`: the result's write, still in flight when the job is handed back to BullMQ (see outcomeOf).
+ */
+export type Outcome =
+  | { status: 'succeeded'; result: unknown; stored?: Promise<Stored> }
+  | { status: 'failed'; message: string; retry: boolean }
+  | { status: 'canceled' };
+
+/** The reason `job.signal` carries when the job ran past its route's `timeoutMs`. */
+export class JobTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`The job did not finish within its timeout of ${ms} ms.`);
+    this.name = 'TimeoutError';
+  }
+}
+
+type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
+
+/**
+ * Runs claimed jobs of one route: one job, or a batch handed to the handler as arrays. Jobs canceled
+ * before they start, or whose result an earlier run already stored, are not run. gpu routes run under
+ * the device's GPU lease, held until the handler really stops (past a timeout too). Each result is
+ * stored once, unless its job was canceled meanwhile.
+ */
+export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[], deps: RunDeps): Promise<Outcome[]> {
+  const runs = claimed.map((one) => startRun(one, route, deps));
+  try {
+    // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
+    // ends, and a lease taken is given back, when none of them is to run.
+    const nothingToRun = allAborted(runs.map((run) => run.controller.signal));
+    const prechecks = checkBeforeRun(runs, deps);
+    void prechecks.then(
+      (checks) => checks.forEach((check, i) => check.state !== 'run' && runs[i]!.controller.abort(new JobCanceledError(runs[i]!.id))),
+      () => nothingToRun.abort(),
+    );
+    const [checks, lease] = await Promise.all([prechecks, route.gpu ? deps.gpu.take(nothingToRun.signal) : undefined]);
+    const outcomes: Array<Outcome | undefined> = checks.map((check) =>
+      check.state === 'canceled' ? { status: 'canceled' } : check.state === 'done' ? { status: 'succeeded', result: check.result } : undefined,
+    );
+    const live = runs.filter((_, i) => outcomes[i] === undefined);
+    if (live.length === 0 || (route.gpu && !lease)) {
+      lease?.release();
+      return outcomes.map((outcome) => outcome ?? { status: 'canceled' });
+    }
+    const results = await execute(route, live, lease, deps);
+    live.forEach((run, i) => (outcomes[runs.indexOf(run)] = results[i]));
+    return outcomes as Outcome[];
+  } finally {
+    for (const run of runs) run.stop();
+  }
+}
+
+/**
+ * Where each job stands before it runs. Read from Redis (cancel marker, stored result) for reruns,
+ * whose earlier run may have stored the result, and for jobs whose cancel may not have reached this
+ * process by pub/sub (created before its subscription was in place). For the others a cancel would
+ * have been heard: a DELETE publishes it before it could remove the job, so before a worker can take
+ * it, and Redis delivered it before the reply that handed the job over; waiting one turn of the event
+ * loop lets every reply already received (the cancel among them) be read. That saves a round trip a
+ * job; the result's script checks the marker once more at the end.
+ */
+async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]> {
+  const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 || !deps.running.hearsAllCancelsOf(job.timestamp));
+  const [read] = await Promise.all([
+    toRead.length > 0 ? deps.records.precheck(toRead.map((run) => run.id)) : [],
+    new Promise((resolve) => setImmediate(resolve)),
+  ]);
+  return runs.map((run) => {
+    const i = toRead.indexOf(run);
+    if (i >= 0) return read[i]!;
+    return run.controller.signal.reason instanceof JobCanceledError ? { state: 'canceled' } : { state: 'run' };
+  });
+}
+
+async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, deps: RunDeps): Promise<Outcome[]> {
+  const started = Date.now();
+  for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
+  if (deps.hooks.length > 0) {
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
+  }
+  const work = invoke(route, runs, deps.runtime.context);
+  const stop = () => lease?.release();
+  work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
+  const settled = await settle(work, route.timeoutMs);
+  if ('timedOut' in settled) for (const run of runs) run.controller.abort(new JobTimeoutError(route.timeoutMs!));
+  const outcomes = runs.map((run, i) => outcomeOf(run, settled, i, deps));
+  const seconds = (Date.now() - started) / 1000;
+  for (const outcome of outcomes) deps.runtime.metrics.jobDuration.observe({ route: route.path, outcome: outcome.status }, seconds);
+  return outcomes;
+}
+
+/** Calls the handler: with one request and job, or with arrays for a batch route. */
+function invoke(route: BackgroundRoute, runs: JobRun[], appContext: unknown): Promise<unknown[]> {
+  const context = route.gpu ? appContext : undefined;
+  return (async () => {
+    if (!route.batch) return [await (route.fn as BackgroundFn<unknown>)(context, runs[0]!.request, runs[0]!.context)];
+    const results = await (route.fn as BatchFn<unknown>)(context, runs.map((run) => run.request), runs.map((run) => run.context));
+    if (!Array.isArray(results) || results.length !== runs.length) {
+      const got = Array.isArray(results) ? `${results.length} results` : typeof results;
+      throw new Error(`The batch handler must return an array of ${runs.length} results (one per request), got ${got}.`);
+    }
+    return results;
+  })();
+}
+
+async function settle(work: Promise<unknown[]>, timeoutMs: number | undefined): Promise<Settled> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Settled>((resolve) => {
+    if (timeoutMs !== undefined) timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
+  });
+  try {
+    return await Promise.race([work.then((values): Settled => ({ values }), (error: unknown): Settled => ({ error })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps): Outcome {
+  const reason: unknown = run.controller.signal.reason;
+  if (reason instanceof JobCanceledError) return { status: 'canceled' };
+  if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
+  if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: true };
+  if (!('values' in settled)) return { status: 'failed', message: 'The job did not finish.', retry: true };
+  const result = toStorable(settled.values[index]);
+  let json: string;
+  try {
+    json = JSON.stringify(result);
+  } catch (error) {
+    return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false };
+  }
+  // Not awaited: BullMQ's completion goes out right behind this write, on the same connection (so Redis
+  // runs them in this order) and in the same auto-pipelined write. A job canceled meanwhile is then
+  // completed in BullMQ without a result; its cancel marker makes it `canceled` all the same.
+  const stored = deps.records.store(run.id, json);
+  stored.then(
+    (outcome) => outcome === 'kept-earlier' && deps.logger.warn({ jobId: run.id }, 'an earlier run of this job already stored its result; it is kept'),
+    (error: unknown) => deps.logger.error({ err: error, jobId: run.id }, 'the job’s result could not be stored'),
+  );
+  return { status: 'succeeded', result, stored };
+}
+
+/** What is stored for a handler's return value: JSON, `null` for nothing, a Response's JSON body. */
+function toStorable(value: unknown): unknown {
+  if (value instanceof Response) return value.json ?? null;
+  return value === undefined ? null : value;
+}
+
+/** A failure's message, never its stack. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return typeof error === 'string' ? error : 'The handler failed.';
+}
+
+/** A controller that aborts once every one of `signals` has aborted (or when aborted itself). */
+function allAborted(signals: AbortSignal[]): AbortController {
+  const controller = new AbortController();
+  const check = () => {
+    if (signals.every((signal) => signal.aborted)) controller.abort();
+  };
+  for (const signal of signals) signal.addEventListener('abort', check, { once: true });
+  check();
+  return controller;
+}

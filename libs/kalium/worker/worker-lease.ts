@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LeaseHold } from '../gpu/lease.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { LockKeeper } from './lock-keeper.ts';
+
+/** How long to wait before asking again for the lease while Redis does not answer. */
+const RETRY_MS = 500;
+
+/**
+ * How long the worker keeps the GPU lease after a gpu job, for the next one. Jobs run back to back
+ * (BullMQ hands over the next job with the previous one's completion, within a round trip), so a queue
+ * of gpu jobs takes and releases the lease once, not once a job; an idle worker frees the device
+ * this long after its last job.
+ */
+export const LEASE_LINGER_MS = 5;
+
+/** The GPU lease as one gpu job (or batch) holds it. */
+export interface WorkerLease {
+  /** Done with the GPU for this job: kept for the next job if one starts within the linger time. */
+  release(): void;
+}
+
+/**
+ * The worker's hold on the device's GPU lease (SPEC §6): taken for gpu jobs, waiting as long as it
+ * takes (a sync request holding it makes the job wait, never fail) and through Redis outages; kept
+ * alive from the lock keeper's thread while held; kept briefly between back-to-back jobs.
+ */
+export class WorkerGpu {
+  readonly #runtime: Runtime;
+  readonly #keeper: LockKeeper;
+  readonly #logger: Logger;
+  #lingering: { hold: LeaseHold; timer: NodeJS.Timeout; stop: () => void } | undefined;
+  #closed = false;
+
+  constructor(runtime: Runtime, keeper: LockKeeper, logger: Logger) {
+    this.#runtime = runtime;
+    this.#keeper = keeper;
+    this.#logger = logger;
+  }
+
+  /** Takes the lease (or keeps the one still held from the last job); undefined when `signal` aborts first. */
+  async take(signal: AbortSignal): Promise<WorkerLease | undefined> {
+    const kept = this.#lingering;
+    this.#lingering = undefined;
+    if (kept) clearTimeout(kept.timer);
+    const held = kept ?? (await this.#acquire(signal));
+    if (!held) return undefined;
+    const ended = this.#runtime.gpuStats.start();
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        ended();
+        this.#linger(held);
+      },
+    };
+  }
+
+  /** Frees a lease kept for a next job. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#free();
+  }
+
+  async #acquire(signal: AbortSignal): Promise<{ hold: LeaseHold; stop: () => void } | undefined> {
+    const runtime = this.#runtime;
+    const waited = runtime.metrics.leaseWait.startTimer({ role: 'worker' });
+    let hold: LeaseHold | undefined;
+    while (!hold && !signal.aborted) {
+      try {
+        hold = await runtime.lease.acquire(Infinity, signal);
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'could not take the GPU lease (Redis down?); trying again');
+        await sleep(RETRY_MS, undefined, { signal }).catch(() => undefined);
+      }
+    }
+    if (!hold) return undefined;
+    waited();
+    const stopKeeping = this.#keeper.keepLease({ key: runtime.keys.lease(runtime.config.device), token: hold.token, ttlMs: runtime.config.leaseTtlMs });
+    const stopHolding = runtime.metrics.leaseHold.startTimer({ role: 'worker' });
+    return {
+      hold,
+      stop: () => {
+        stopKeeping();
+        stopHolding();
+      },
+    };
+  }
+
+  #linger(held: { hold: LeaseHold; stop: () => void }): void {
+    this.#free();
+    this.#lingering = { ...held, timer: setTimeout(() => this.#free(), LEASE_LINGER_MS) };
+    if (this.#closed) this.#free();
+  }
+
+  #free(): void {
+    const lingering = this.#lingering;
+    this.#lingering = undefined;
+    if (!lingering) return;
+    clearTimeout(lingering.timer);
+    lingering.stop();
+    void lingering.hold.release();
+  }
+}
