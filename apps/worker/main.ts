@@ -3,6 +3,7 @@ import { createLogger } from '../../libs/kalium/log/logger.ts';
 import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
+import { jobWebhookHooks } from '../../libs/kalium/webhook/job-webhook-hooks.ts';
 import { startWebhookWorker } from '../../libs/kalium/webhook/webhook-worker.ts';
 import { startJobWorker } from '../../libs/kalium/worker/job-worker.ts';
 
@@ -24,6 +25,6 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
     await runtime.close();
     process.exit(1);
   });
-  await startJobWorker(runtime);
+  await startJobWorker(runtime, [jobWebhookHooks(runtime)]);
   runtime.logger.info({ app: runtime.app.name }, 'worker ready');
 }

@@ -82,7 +82,7 @@ test('a receiver failing twice then succeeding gets one accepted delivery, every
   t.is(requests.filter((r) => r.status >= 200 && r.status < 300).length, 1);
   // Each attempt is signed afresh (its own timestamp), and each verifies.
   for (const request of requests) t.true(verifyWebhook(secret, request.headers, request.body));
-  t.deepEqual(status, { state: 'delivered', attempts: 3, lastStatus: 204, lastError: null });
+  t.deepEqual(status, { state: 'delivered', attempts: 3, lastStatus: 204, lastError: null, target: { url: receiver.url } });
 });
 
 test('410 Gone stops the retries at once', async (t) => {
@@ -153,5 +153,5 @@ test('retries give up after the schedule\'s attempts: the delivery is failed', a
   });
   await sleep(800);
   t.is(receiver.requests.length, 3);
-  t.deepEqual(status, { state: 'failed', attempts: 3, lastStatus: 500, lastError: 'HTTP 500' });
+  t.deepEqual(status, { state: 'failed', attempts: 3, lastStatus: 500, lastError: 'HTTP 500', target: { url: receiver.url } });
 });

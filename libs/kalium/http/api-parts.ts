@@ -1,5 +1,6 @@
 import type { Runtime } from '../runtime/runtime.ts';
 import { jobsApiPart } from './jobs-part.ts';
+import { jobWebhookHooks } from '../webhook/job-webhook-hooks.ts';
 import type { ApiPart } from './server.ts';
 
 /**
@@ -7,5 +8,5 @@ import type { ApiPart } from './server.ts';
  * tests, so both serve the same thing.
  */
 export function apiParts(runtime: Runtime): ApiPart[] {
-  return [jobsApiPart(runtime)];
+  return [jobsApiPart(runtime, [jobWebhookHooks(runtime)])];
 }

@@ -16,6 +16,8 @@ export interface DeliveryStatus {
   lastStatus: number | null;
   /** Why the latest failed attempt failed. */
   lastError: string | null;
+  /** What `describe` stored: where the deliveries go (for a job, its URL and events). */
+  target: unknown;
 }
 
 /** One attempt's outcome, as announced on the `webhookAttempted` channel. */
@@ -56,11 +58,19 @@ export class DeliveryTracker {
     return 'job' in owner ? this.#keys.jobWebhook(owner.job) : this.#keys.webhookDelivery(owner.delivery);
   }
 
-  /** Marks a delivery pending. Idempotent: a delivery enqueued twice keeps the state it reached. */
-  async opened(owner: DeliveryOwner, id: string): Promise<void> {
+  /** Marks a delivery pending (and stores `target`, if given). Idempotent: a delivery enqueued twice keeps its state. */
+  async opened(owner: DeliveryOwner, id: string, target?: unknown): Promise<void> {
     const key = this.key(owner);
     const entry: DeliveryEntry = { state: 'pending', attempts: 0 };
-    await this.#redis.multi().hsetnx(key, DELIVERY_FIELD + id, JSON.stringify(entry)).expire(key, this.#ttlSeconds).exec();
+    const multi = this.#redis.multi().hsetnx(key, DELIVERY_FIELD + id, JSON.stringify(entry));
+    if (target !== undefined) multi.hset(key, 'target', JSON.stringify(target));
+    await multi.expire(key, this.#ttlSeconds).exec();
+  }
+
+  /** Stores where the owner's deliveries go, so that its state can be shown before any is made. */
+  async describe(owner: DeliveryOwner, target: unknown): Promise<void> {
+    const key = this.key(owner);
+    await this.#redis.multi().hset(key, 'target', JSON.stringify(target)).expire(key, this.#ttlSeconds).exec();
   }
 
   /** Records one attempt and announces it to anyone waiting on the delivery. */
@@ -92,6 +102,7 @@ export class DeliveryTracker {
       attempts: Number(hash.attempts ?? 0),
       lastStatus: hash.last_status ? Number(hash.last_status) : null,
       lastError: hash.last_error || null,
+      target: hash.target ? (JSON.parse(hash.target) as unknown) : null,
     };
   }
 

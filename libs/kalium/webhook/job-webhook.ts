@@ -54,30 +54,32 @@ function invalidEvents(message: string): KaliumError {
   return new KaliumError('webhook_events_invalid', 400, message);
 }
 
-/** The job's `webhook` field: its target and how its deliveries stand. */
-export async function jobWebhookField(sender: WebhookSender, jobId: string, target: JobWebhookTarget): Promise<JobWebhookField> {
+/** A stored target read back; undefined unless it has the expected shape. */
+export function asJobWebhookTarget(value: unknown): JobWebhookTarget | undefined {
+  const target = value as Partial<JobWebhookTarget> | null | undefined;
+  if (typeof target?.url !== 'string' || !Array.isArray(target.events)) return undefined;
+  return { url: target.url, events: target.events };
+}
+
+/** The job's `webhook` field: its target and how its deliveries stand; null for a job without a webhook. */
+export async function jobWebhookField(sender: WebhookSender, jobId: string): Promise<JobWebhookField | null> {
   const status = await sender.jobStatus(jobId);
-  return {
-    url: target.url,
-    events: target.events,
-    state: status?.state ?? 'pending',
-    attempts: status?.attempts ?? 0,
-    last_status: status?.lastStatus ?? null,
-  };
+  const target = asJobWebhookTarget(status?.target);
+  if (!status || !target) return null;
+  return { ...target, state: status.state, attempts: status.attempts, last_status: status.lastStatus };
 }
 
 /**
- * Sends a job event to the job's webhook when it asked for that event. The payload is the job's body
- * plus `event`. Ends are sent once per job and event; `started` once per run; `progress` once per value
- * per run, so a repeated report is one delivery.
+ * Sends a job event to the job's webhook when it asked for that event. Ends are sent once per job and
+ * event; `started` once per run; `progress` once per value per run, so a repeated report is one delivery.
  */
 export async function sendJobEvent(
   sender: WebhookSender,
   target: JobWebhookTarget,
   event: JobWebhookEvent,
-  job: { id: string; attempts: number; progress: number } & Record<string, unknown>,
+  payload: { id: string; attempts: number; progress: number; event: JobWebhookEvent } & Record<string, unknown>,
 ): Promise<string | undefined> {
   if (!target.events.includes(event)) return undefined;
-  const occurrence = event === 'started' ? `${job.attempts}` : event === 'progress' ? `${job.attempts}:${job.progress}` : '';
-  return sender.sendJobEvent(job.id, target.url, event, { ...job, event }, occurrence);
+  const occurrence = event === 'started' ? `${payload.attempts}` : event === 'progress' ? `${payload.attempts}:${payload.progress}` : '';
+  return sender.sendJobEvent(payload.id, target, event, payload, occurrence);
 }

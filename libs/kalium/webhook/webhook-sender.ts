@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { errors } from '../errors/kalium-error.ts';
+import { onBackend } from '../queue/backend-call.ts';
 import { closeRedis } from '../redis/connection.ts';
 import { resolveSchedule, type DeliverySchedule } from './delivery-schedule.ts';
 import { DeliveryTracker, type AttemptRecord, type DeliveryOwner, type DeliveryState, type DeliveryStatus } from './delivery-tracker.ts';
@@ -94,20 +94,25 @@ export class WebhookSender {
   }
 
   /**
-   * Enqueues the delivery of one job event. Its id is derived from the job and the event, so an event
-   * reported twice (a job run again after a crash) is one delivery, and receivers see one id.
+   * Enqueues the delivery of one job event. Its id is derived from the job, the event and `occurrence`,
+   * so an event reported twice (a job run again after a crash) is one delivery with one id.
    */
-  async sendJobEvent(jobId: string, url: string, event: string, payload: unknown, occurrence = ''): Promise<string> {
+  async sendJobEvent(jobId: string, target: { url: string }, event: string, payload: unknown, occurrence = ''): Promise<string> {
     const digest = createHash('sha256').update(`${jobId}\n${event}\n${occurrence}`).digest('base64url').slice(0, 32);
     const id = `msg_${digest}`;
-    const schedule = configuredSchedule(this.#host.config);
-    await this.#enqueue(id, { url, body: serialize(payload), schedule, owner: { job: jobId }, event });
+    const data: DeliveryData = { url: target.url, body: serialize(payload), schedule: configuredSchedule(this.#host.config), owner: { job: jobId }, event };
+    await this.#enqueue(id, data, target);
     return id;
   }
 
-  /** The delivery state of a job's webhook; undefined before any delivery was enqueued for it. */
+  /** The delivery state of a job's webhook; undefined when nothing was recorded for the job. */
   jobStatus(jobId: string): Promise<DeliveryStatus | undefined> {
     return this.#tracker.status({ job: jobId });
+  }
+
+  /** Records where a job's webhook goes, so `GET /jobs/:id` can show it before any delivery. */
+  describeJob(jobId: string, target: unknown): Promise<void> {
+    return this.#tracker.describe({ job: jobId }, target);
   }
 
   /** The state of one `sendWebhook` delivery; undefined when unknown or expired. */
@@ -115,21 +120,26 @@ export class WebhookSender {
     return this.#tracker.status({ delivery: id });
   }
 
-  async #enqueue(id: string, data: DeliveryData): Promise<void> {
+  /**
+   * Records the delivery as pending (with what it targets), then queues it; within the backend
+   * deadline, or 503 `backend_unavailable` (and then nothing is queued).
+   */
+  async #enqueue(id: string, data: DeliveryData, target: unknown = { url: data.url }): Promise<void> {
     if (this.#closed) throw new Error('the webhook sender is closed');
-    await this.#tracker.opened(data.owner, id);
+    const queue = this.#queueOf();
     const keepSeconds = this.#host.config.resultTtl;
-    try {
-      await this.#queueOf().add('deliver', data, {
+    await onBackend(async (late) => {
+      await queue.waitUntilReady();
+      await this.#tracker.opened(data.owner, id, target);
+      if (late.aborted) return;
+      await queue.add('deliver', data, {
         jobId: id,
         attempts: data.schedule.attempts,
         backoff: { type: WEBHOOK_BACKOFF },
         removeOnComplete: { age: keepSeconds },
         removeOnFail: { age: keepSeconds },
       });
-    } catch (error) {
-      throw errors.backendUnavailable(error);
-    }
+    });
   }
 
   #queueOf(): Queue<DeliveryData> {
