@@ -83,6 +83,9 @@ test('a receiver failing twice then succeeding gets one accepted delivery, every
   // Each attempt is signed afresh (its own timestamp), and each verifies.
   for (const request of requests) t.true(verifyWebhook(secret, request.headers, request.body));
   t.deepEqual(status, { state: 'delivered', attempts: 3, lastStatus: 204, lastError: null, target: { url: receiver.url } });
+  const counted = await runtime.metrics.webhookDeliveries.get();
+  const by = (outcome: string) => counted.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  t.deepEqual([by('retry'), by('delivered'), by('failed')], [2, 1, 0], 'kalium_webhook_deliveries_total by outcome');
 });
 
 test('410 Gone stops the retries at once', async (t) => {
