@@ -4,6 +4,8 @@ import { startMetricsServer } from '../../libs/kalium/metrics/metrics-server.ts'
 import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { exitOnSignals, exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { Runtime } from '../../libs/kalium/runtime/runtime.ts';
+import { jobWebhookHooks } from '../../libs/kalium/webhook/job-webhook-hooks.ts';
+import { startWebhookWorker } from '../../libs/kalium/webhook/webhook-worker.ts';
 import { startJobWorker } from '../../libs/kalium/worker/job-worker.ts';
 
 /**
@@ -27,11 +29,13 @@ export async function main(appFile: string, options: { pretty?: boolean } = {}):
   runtime.onClose('metrics server', () => metrics.close());
   runtime.logger.info({ url: metrics.url }, 'worker metrics listening');
   exitOnSignals(runtime.logger, () => runtime.close());
+  // Deliveries need no model: they start before init, so a slow load does not hold webhooks back.
+  startWebhookWorker(runtime);
   await runtime.initialize().catch(async (error: unknown) => {
     runtime.logger.fatal({ err: error }, 'init failed');
     await runtime.close();
     process.exit(1);
   });
-  await startJobWorker(runtime);
+  await startJobWorker(runtime, [jobWebhookHooks(runtime)]);
   runtime.logger.info({ app: runtime.app.name }, 'worker ready');
 }

@@ -17,3 +17,6 @@ export type {
 export { Store, type StoreOptions } from './store/store.ts';
 export { Cache, type CacheOptions, type CacheWrapOptions, type CacheErrorContext } from './cache/cache.ts';
 export { KaliumError, ConfigError } from './errors/kalium-error.ts';
+export { sendWebhook } from './webhook/send-webhook.ts';
+export type { SendWebhookOptions, WebhookAttemptResult } from './webhook/webhook-sender.ts';
+export type { DeliverySchedule } from './webhook/delivery-schedule.ts';

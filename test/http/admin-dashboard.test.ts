@@ -35,9 +35,7 @@ const queueNames = async (response: Response) =>
   ((await response.json()) as { queues: Array<{ name: string }> }).queues.map((queue) => queue.name).sort();
 
 test('with ADMIN_TOKEN set, the dashboard wants it as a bearer token or a basic-auth password', async (t) => {
-  const { url, addQueue } = await api(t, { ADMIN_TOKEN: TOKEN, NODE_ENV: 'production' });
-  addQueue('jobs');
-  addQueue('webhooks');
+  const { url } = await api(t, { ADMIN_TOKEN: TOKEN, NODE_ENV: 'production' });
 
   for (const headers of [{}, { authorization: 'Bearer nope' }, basic('admin', 'nope'), basic(TOKEN, '')]) {
     const refused = await fetch(`${url}/admin/queues`, { headers });
@@ -52,12 +50,11 @@ test('with ADMIN_TOKEN set, the dashboard wants it as a bearer token or a basic-
   t.regex(await page.text(), /Bull Dashboard/);
   const listed = await fetch(`${url}/admin/queues/api/queues`, { headers: basic('anyone', TOKEN) });
   t.is(listed.status, 200);
-  t.deepEqual(await queueNames(listed), ['jobs', 'webhooks']);
+  t.deepEqual(await queueNames(listed), ['jobs', 'webhooks'], "the app's job queue and the webhook queue");
 });
 
 test('in production without ADMIN_TOKEN the dashboard is refused outright', async (t) => {
-  const { url, addQueue } = await api(t, { NODE_ENV: 'production' });
-  addQueue('jobs');
+  const { url } = await api(t, { NODE_ENV: 'production' });
   for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/js/main.js']) {
     const response = await fetch(url + path, { headers: { authorization: 'Bearer anything' } });
     t.is(response.status, 403, path);
@@ -69,16 +66,15 @@ test('in production without ADMIN_TOKEN the dashboard is refused outright', asyn
 
 test('outside production without ADMIN_TOKEN it is open, and shows queues registered after it first loaded', async (t) => {
   const { url, addQueue } = await api(t, { NODE_ENV: 'development' });
-  addQueue('jobs');
   const first = await fetch(`${url}/admin/queues/api/queues`);
   t.is(first.status, 200);
-  t.deepEqual(await queueNames(first), ['jobs']);
-  const queue = addQueue('webhooks');
-  await queue.add('delivery', { n: 1 });
+  t.deepEqual(await queueNames(first), ['jobs', 'webhooks']);
+  const queue = addQueue('extra');
+  await queue.add('thing', { n: 1 });
   const second = await fetch(`${url}/admin/queues/api/queues`);
   const body = (await second.json()) as { queues: Array<{ name: string; counts: Record<string, number> }> };
-  t.deepEqual(body.queues.map((q) => q.name).sort(), ['jobs', 'webhooks']);
-  t.is(body.queues.find((q) => q.name === 'webhooks')?.counts.waiting, 1);
+  t.deepEqual(body.queues.map((q) => q.name).sort(), ['extra', 'jobs', 'webhooks']);
+  t.is(body.queues.find((q) => q.name === 'extra')?.counts.waiting, 1);
 });
 
 test('ADMIN_TOKEN, not API_KEY, opens the dashboard when both are set', async (t) => {

@@ -18,7 +18,10 @@ test.serial('a queued job that is canceled never runs', async (t) => {
   t.like(canceled.body, { id, route: '/counted', status: 'canceled', result: null, attempts: 0, started_at: null });
   t.truthy(canceled.body.finished_at);
   t.is(await stack.redis.client().llen(`${PREFIX}:jobs:wait`), 0, 'it left the queue');
-  t.like((await cancel(stack.api.url, id)).body, { id, status: 'canceled' }, 'canceling again changes nothing');
+  const again = await cancel(stack.api.url, id);
+  t.is(again.status, 409, 'a canceled job has ended: canceling again is job_finished');
+  t.is(again.body.error.code, 'job_finished');
+  t.like((await getJob(stack.api.url, id)).body, { id, status: 'canceled' }, 'and changes nothing');
 
   await stack.startWorker();
   const later = await submit(stack.api.url, '/counted', { ms: 0 });
@@ -49,7 +52,7 @@ test.serial('a running job sees job.signal abort when canceled from the api, and
   t.deepEqual((await events).events.map((e) => e.event).at(-1), 'canceled', 'an event stream ends with it');
   await until(async () => (await stack.redis.client().hget(`${PREFIX}:jobs:${id}`, 'failedReason')) === 'canceled', 5000, 'BullMQ ended it');
   t.like((await getJob(stack.api.url, id)).body, { status: 'canceled', result: null, error: null });
-  t.is((await cancel(stack.api.url, id)).status, 200);
+  t.is((await cancel(stack.api.url, id)).status, 409, 'it has ended: a second cancel is job_finished');
 });
 
 test.serial('a running handler that ignores the signal: its result is not stored once canceled', async (t) => {

@@ -28,6 +28,16 @@ export interface Config {
   webhookSecret: string | undefined;
   /** @defaultValue false */
   webhookAllowPrivate: boolean;
+  /** Time allowed for one webhook attempt, connect to response headers. @defaultValue 10000 */
+  webhookTimeoutMs: number;
+  /** Attempts per webhook delivery, the first included. @defaultValue 8 */
+  webhookAttempts: number;
+  /** Delay before a webhook's first retry; doubles on each retry, with jitter. @defaultValue 1000 */
+  webhookBackoffMs: number;
+  /** Longest delay between two attempts of a webhook. @defaultValue 3600000 */
+  webhookBackoffMaxMs: number;
+  /** Deliveries the webhook worker makes at once. @defaultValue 16 */
+  webhookConcurrency: number;
   /** @defaultValue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** @defaultValue 'production' */
@@ -86,9 +96,14 @@ const schema = {
   ADMIN_TOKEN: nonEmpty.optional(),
   WEBHOOK_SECRET: z
     .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'expected whsec_ followed by a base64 secret of at least 16 characters')
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'expected whsec_ followed by a base64 secret of at least 16 characters')
     .optional(),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  WEBHOOK_ATTEMPTS: int(1, 100).default(8),
+  WEBHOOK_BACKOFF_MS: int(0, 86_400_000).default(1000),
+  WEBHOOK_BACKOFF_MAX_MS: int(0, 86_400_000).default(3_600_000),
+  WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: nonEmpty.default('production'),
   KALIUM_LEASE_TTL_MS: int(500, 3_600_000).default(5000),
@@ -133,6 +148,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: c.ADMIN_TOKEN,
     webhookSecret: c.WEBHOOK_SECRET,
     webhookAllowPrivate: c.WEBHOOK_ALLOW_PRIVATE,
+    webhookTimeoutMs: c.WEBHOOK_TIMEOUT_MS,
+    webhookAttempts: c.WEBHOOK_ATTEMPTS,
+    webhookBackoffMs: c.WEBHOOK_BACKOFF_MS,
+    webhookBackoffMaxMs: c.WEBHOOK_BACKOFF_MAX_MS,
+    webhookConcurrency: c.WEBHOOK_CONCURRENCY,
     logLevel: c.LOG_LEVEL,
     nodeEnv: c.NODE_ENV,
     leaseTtlMs: c.KALIUM_LEASE_TTL_MS,

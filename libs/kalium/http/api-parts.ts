@@ -3,6 +3,7 @@ import { metricsPart } from '../metrics/metrics-part.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { adminDashboardPart } from './admin-dashboard.ts';
 import { apiKeyPart } from './api-key-auth.ts';
+import { jobWebhookHooks } from '../webhook/job-webhook-hooks.ts';
 import { jobsApiPart } from './jobs-part.ts';
 import type { ApiPart } from './server.ts';
 
@@ -16,6 +17,6 @@ export function apiParts(runtime: Runtime): ApiPart[] {
     metricsPart(runtime), // counts every request, 401s included
     apiKeyPart(runtime.config),
     adminDashboardPart(runtime),
-    jobsApiPart(runtime),
+    jobsApiPart(runtime, [jobWebhookHooks(runtime)]),
   ];
 }

@@ -19,7 +19,8 @@ type CancelRedis = RedisClient & {
  * stored), so from then on no worker starts the job and a running one learns of it (pub/sub now, or
  * the marker when it next looks). A job that was still queued is then removed from the queue, its
  * marker keeping what its status needs; a job a worker holds is left for that worker to stop.
- * @throws KaliumError 404 `job_not_found`, 409 `job_finished` (succeeded or failed already).
+ * @throws KaliumError 404 `job_not_found`, 409 `job_finished` (succeeded, failed or canceled already,
+ * as SPEC §4 says of any job that has ended; a second cancel changes nothing).
  */
 export async function cancelJob(context: JobsContext, id: string, read: (id: string) => Promise<JobBody | undefined>): Promise<JobBody> {
   const { queue, keys } = context;
@@ -27,7 +28,6 @@ export async function cancelJob(context: JobsContext, id: string, read: (id: str
   const snapshot = await onBackend(() => readSnapshot(queue, redis, keys, id));
   const before = toJobBody(snapshot, context.resultTtlSeconds * 1000);
   if (!before) throw errors.jobNotFound(id);
-  if (before.status === 'canceled') return (await read(id)) ?? { ...before, webhook: null };
   if (isFinished(before.status)) throw errors.jobFinished(id, before.status);
 
   const queued = before.status === 'queued';

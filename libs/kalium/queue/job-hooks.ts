@@ -11,10 +11,14 @@ export type JobEvent = 'started' | 'progress' | 'succeeded' | 'failed' | 'cancel
  */
 export interface JobHooks {
   /**
-   * At submit, before the job is queued: returns what to keep with the job (e.g. the webhook target
-   * from `X-Webhook-Url`), or throws a KaliumError (4xx) to refuse the request.
+   * At submit, before the job is queued (as `jobId`): returns what to keep with the job (e.g. the
+   * webhook target from `X-Webhook-Url`), or throws a KaliumError (4xx) to refuse the request.
    */
-  accept?(request: Request, route: BackgroundRoute): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+  accept?(
+    request: Request,
+    route: BackgroundRoute,
+    jobId: string,
+  ): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
   /** The `webhook` field of a job's body; null when the job has none. */
   webhook?(jobId: string): Promise<unknown>;
   /**

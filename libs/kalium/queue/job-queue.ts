@@ -91,7 +91,7 @@ export class JobQueue implements JobsContext {
    * after the client was told 503.
    */
   async #add(route: BackgroundRoute, id: string, data: JobData, request: Request): Promise<void> {
-    const extra = await this.#accept(request, route);
+    const extra = await this.#accept(request, route, id);
     if (extra) data.extra = extra;
     await onBackend(async (late) => {
       await this.queue.waitUntilReady();
@@ -150,10 +150,10 @@ export class JobQueue implements JobsContext {
     return data?.bodyHash ?? parseRecord(marker)?.bodyHash;
   }
 
-  async #accept(request: Request, route: BackgroundRoute): Promise<Record<string, unknown> | undefined> {
+  async #accept(request: Request, route: BackgroundRoute, id: string): Promise<Record<string, unknown> | undefined> {
     let extra: Record<string, unknown> | undefined;
     for (const hooks of this.hooks) {
-      const kept = await hooks.accept?.(request, route);
+      const kept = await hooks.accept?.(request, route, id);
       if (kept) extra = { ...extra, ...kept };
     }
     return extra;

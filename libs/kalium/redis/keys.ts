@@ -11,6 +11,12 @@ export interface AppKeys {
   store(key: string): string;
   /** Pub/sub channel on which lease releases are announced, so waiters need not poll hard. */
   leaseReleased(device: string): string;
+  /** A `sendWebhook` delivery's state: a hash (attempts, last_status, last_error, d:<delivery id>). */
+  webhookDelivery(id: string): string;
+  /** The state of a job's webhook deliveries: the same hash shape, one d:<delivery id> per event sent. */
+  jobWebhook(jobId: string): string;
+  /** Pub/sub channel on which the outcome of every webhook attempt is announced. */
+  webhookAttempted: string;
   /** The BullMQ queue name of the app's background jobs (BullMQ builds its keys as `<prefix>:jobs:…`). */
   readonly jobQueue: string;
   /** A canceled job's marker: a string (JSON) holding when it was canceled and what the job was. */
@@ -55,6 +61,9 @@ export function appKeys(app: string): AppKeys {
     lease: (device) => `${prefix}:gpu:${device}`,
     store: (key) => `${prefix}:store:${key}`,
     leaseReleased: (device) => `${prefix}:gpu:${device}:released`,
+    webhookDelivery: (id) => `${prefix}:webhook:delivery:${id}`,
+    jobWebhook: (jobId) => `${prefix}:webhook:job:${jobId}`,
+    webhookAttempted: `${prefix}:webhook:attempted`,
     jobQueue: 'jobs',
     jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
     jobNotices: `${prefix}:job-notices`,

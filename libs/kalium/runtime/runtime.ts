@@ -11,6 +11,8 @@ import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole, type RedisClient } from '../redis/connection.ts';
 import { RedisBackend } from '../store/store.ts';
+import { registerWebhookSender, unregisterWebhookSender } from '../webhook/send-webhook.ts';
+import { WebhookSender } from '../webhook/webhook-sender.ts';
 import { QueueRegistry } from './queue-registry.ts';
 
 type Closer = { name: string; close: () => Promise<void> | void };
@@ -33,6 +35,8 @@ export class Runtime {
   readonly metrics: Metrics;
   /** The BullMQ queues this process opened, for the dashboard and queue-depth metrics. */
   readonly queues = new QueueRegistry();
+  /** Enqueues webhook deliveries; serves `sendWebhook` in this process. */
+  readonly webhooks: WebhookSender;
   /** The response cache of the app's handler routes (SPEC §7). */
   readonly routeCache: CacheEngine;
   #context: unknown;
@@ -62,6 +66,14 @@ export class Runtime {
       logger,
     });
     app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
+    this.webhooks = new WebhookSender(this);
+    registerWebhookSender(this.webhooks);
+    this.queues.register(this.webhooks.queue);
+    // Registered first, so closed last: parts closing before it may still send.
+    this.onClose('webhook sender', async () => {
+      unregisterWebhookSender(this.webhooks);
+      await this.webhooks.close();
+    });
     const caches = createRuntimeCaches({
       redis: this.redis,
       subscriber: () => this.connection('blocking'),
