@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,8 +66,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+// As an operator would: the secret in the environment compose is run from.
+const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
 test.before(async () => {
-  const { services } = await composeConfig();
+  const { services } = await composeConfig(['docker-compose.yml'], { WEBHOOK_SECRET });
   const redis = await startRedisAsComposed(services.redis!.command ?? []);
   const apiPort = await freePort();
   const metricsPort = await freePort();
@@ -161,7 +165,7 @@ test.serial('a background job submitted to the api is run by the worker and its 
   t.is(sampleValue(api, 'kalium_queue_jobs', { queue: 'jobs', state: 'waiting' }), 0);
 });
 
-test.serial('a job with X-Webhook-Url has its webhook delivered to the webhook-receiver service', async (t) => {
+test.serial('a job with X-Webhook-Url has its webhook signed, delivered to the webhook-receiver service and verified there', async (t) => {
   await stack.receiver.waitForLog((line) => line.msg === 'webhook receiver listening', 60_000);
   const submitted = await fetch(`${stack.apiUrl}/background`, {
     method: 'POST',
@@ -172,4 +176,5 @@ test.serial('a job with X-Webhook-Url has its webhook delivered to the webhook-r
   const { id } = (await submitted.json()) as { id: string };
   const delivered = await stack.receiver.waitForLog((line) => line.msg === 'webhook received' && line.jobId === id, 60_000);
   t.is(delivered.event, 'succeeded');
+  t.is(delivered.verified, true, 'compose gave the sender and the receiver the same WEBHOOK_SECRET');
 });

@@ -34,12 +34,13 @@ const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): 
 
 /**
  * Runs `docker-compose <args>` in the repository root, with none of kalium's variables in its
- * environment so the file's own defaults are what gets resolved.
+ * environment but those `given`, so the file's own defaults are what gets resolved.
  * @throws Error saying how to install docker-compose when it is not on PATH.
  */
-export function dockerCompose(args: string[]): Promise<{ stdout: string; stderr: string }> {
+export function dockerCompose(args: string[], given: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [...CONFIG_VARIABLES, 'REDIS_MAXMEMORY']) delete env[name];
+  Object.assign(env, given);
   return new Promise((resolve, reject) => {
     execFile('docker-compose', args, { cwd: ROOT, env, maxBuffer: 10 * 1024 * 1024 }, (error, stdout, stderr) => {
       if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
@@ -54,8 +55,8 @@ export function dockerCompose(args: string[]): Promise<{ stdout: string; stderr:
 }
 
 /** The compose file(s) as docker-compose resolves them (anchors merged, variables substituted). */
-export async function composeConfig(files: string[] = ['docker-compose.yml']): Promise<ComposeConfig> {
-  const { stdout } = await dockerCompose([...files.flatMap((file) => ['-f', file]), 'config']);
+export async function composeConfig(files: string[] = ['docker-compose.yml'], env: Record<string, string> = {}): Promise<ComposeConfig> {
+  const { stdout } = await dockerCompose([...files.flatMap((file) => ['-f', file]), 'config'], env);
   return yaml.load(stdout) as ComposeConfig;
 }
 
