@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { closeRedis, createRedis } from '../../libs/kalium/redis/connection.ts';
@@ -15,7 +17,7 @@ let worker: KaliumProcess;
 
 test.before(async () => {
   cluster = await startRedisCluster();
-  const env = { REDIS_URL: cluster.url, LOG_LEVEL: 'debug' };
+  const env = { REDIS_URL: cluster.url, LOG_LEVEL: 'debug', WEBHOOK_ALLOW_PRIVATE: 'true' };
   // Short locks and stalled checks: a lock the keeper thread failed to renew would lapse within a test.
   const shortLocks = { KALIUM_JOB_LOCK_MS: '1500', KALIUM_STALLED_INTERVAL_MS: '500', KALIUM_LEASE_TTL_MS: '1500' };
   [api, worker] = await Promise.all([
@@ -79,4 +81,26 @@ test.serial("a job running past its lock's duration keeps its lock and the GPU l
   const done = await waitForStatus(api.url, id, ['succeeded', 'failed'], 60_000);
   t.is(done.status, 'succeeded');
   t.is(done.attempts, 1);
+});
+
+test.serial("a job's webhook goes through the webhooks queue on the cluster to a real receiver", async (t) => {
+  const received: Array<{ event: string; id: string }> = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as { event: string; id: string });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+  const id = await submit(api.url, '/echo', { hello: 'cluster' }, { 'x-webhook-url': hook });
+  await waitForStatus(api.url, id, ['succeeded']);
+  for (let i = 0; i < 300 && !received.some((r) => r.id === id); i++) await sleep(50);
+  const delivery = received.find((r) => r.id === id);
+  t.truthy(delivery, 'delivered');
+  t.is(delivery?.event, 'succeeded');
 });
