@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,12 @@ interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+}
+
+/** Resolves once all a process wrote to stdout has been read (its exit can come first). */
+async function outputRead(process: KaliumProcess): Promise<void> {
+  const stdout = process.child.stdout!;
+  if (!stdout.closed) await once(stdout, 'close');
 }
 
 /** POST /slow over a keep-alive agent, as a load balancer's connection pool would hold it. */
@@ -99,6 +106,7 @@ test('SIGTERM: new connections are refused, the in-flight request still gets its
   t.is(headers.connection, 'close', 'the kept-alive connection is told to close');
 
   t.is(await api.exited, 0);
+  await outputRead(api);
   t.truthy(api.logs.find((line) => line.msg === 'in-flight requests finished' && line.inFlight === 1));
   t.falsy(api.logs.find((line) => line.msg === 'shutdown deadline passed; closing open connections'), 'draining did not wait for the 60 s deadline');
   t.truthy(api.logs.find((line) => line.msg === 'shut down'));
@@ -117,8 +125,8 @@ test('SIGTERM then a second SIGTERM exits at once, without waiting for the in-fl
   api.child.kill('SIGTERM');
   await api.waitForLog((line) => line.msg === 'shutting down');
   api.child.kill('SIGTERM');
-  const code = await api.exited;
-  t.is(code, 130);
+  t.is(await api.exited, 130);
+  await outputRead(api);
   t.truthy(api.logs.find((line) => line.msg === 'second signal: exiting now'));
   await t.throwsAsync(answer, undefined, 'the 60 s request was cut, not waited for');
 });
@@ -135,6 +143,7 @@ test('past SHUTDOWN_TIMEOUT_MS the open connections are closed and the api exits
   await untilGpuBusy(api);
   api.child.kill('SIGTERM');
   t.is(await api.exited, 0);
+  await outputRead(api);
   t.like(api.logs.find((line) => line.msg === 'shutdown deadline passed; closing open connections'), { left: 1, timeoutMs: 300 });
   await t.throwsAsync(answer);
 });

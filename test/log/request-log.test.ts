@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { CLI, cleanEnv, startKalium } from '../helpers/kalium-process.ts';
@@ -52,6 +53,7 @@ test('one JSON line per request, and never the body or a secret header, in a rea
   t.is(api.logs.filter((l) => l.msg === 'request' && l.requestId === 'req-log-test-1').length, 1, 'exactly one line per request');
 
   await api.kill('SIGTERM');
+  if (!api.child.stdout!.closed) await once(api.child.stdout!, 'close'); // every line read
   const output = `${JSON.stringify(api.logs)}\n${api.stderr()}`;
   t.true(output.includes('secret detail'), 'the failing handler was logged (so the output is the real thing)');
   for (const secret of [apiKey, 'wrong-key-marker-3f1e', ...Object.values(secrets)]) {

@@ -40,7 +40,7 @@ test.serial('a gpu job round trip: queued, run by the worker under the lease, re
   const done = await waitForStatus(api.url, id, ['succeeded']);
   t.is(typeof done.result.pid, 'number');
   t.is(done.progress, 100);
-  t.truthy(worker.logs.find((line) => line.msg === 'job finished' && line.jobId === id));
+  t.like(await worker.waitForLog((line) => line.msg === 'job finished' && line.jobId === id), { status: 'succeeded' });
 });
 
 test.serial('idempotency keys and long-poll work on the cluster', async (t) => {

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import test from 'ava';
+import type { KaliumProcess } from '../helpers/kalium-process.ts';
 import { scrape, sampleValue } from '../helpers/prometheus.ts';
 import { startStack, type JobStack } from '../helpers/job-stack.ts';
 
@@ -23,6 +25,12 @@ async function jobStatus(id: string): Promise<string> {
   return ((await (await fetch(`${stack.api.url}/jobs/${id}`)).json()) as { status: string }).status;
 }
 
+/** Resolves once all a process wrote to stdout has been read (its exit can come first). */
+async function outputRead(process: KaliumProcess): Promise<void> {
+  const stdout = process.child.stdout!;
+  if (!stdout.closed) await once(stdout, 'close');
+}
+
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -40,6 +48,7 @@ test.serial('SIGTERM mid-job: the metrics port answers while the job finishes an
   await worker.waitForLog((line) => line.msg === 'shutting down');
   t.is((await fetch(`${String(url)}/healthz`)).status, 200, 'still up while draining');
   t.is(await worker.exited, 0);
+  await outputRead(worker);
   t.is(await jobStatus(id), 'succeeded');
   t.truthy(worker.logs.find((line) => line.msg === 'job finished' && line.jobId === id && line.status === 'succeeded'));
   await t.throwsAsync(fetch(`${String(url)}/healthz`), undefined, 'closed once the worker stopped');
@@ -54,6 +63,7 @@ test.serial('a second SIGTERM exits at once; the cut job runs again on another w
   await first.waitForLog((line) => line.msg === 'shutting down');
   first.child.kill('SIGTERM');
   t.is(await first.exited, 130);
+  await outputRead(first);
   t.truthy(first.logs.find((line) => line.msg === 'second signal: exiting now'));
   t.falsy(first.logs.find((line) => line.msg === 'job finished' && line.jobId === id), 'it did not wait for the job');
 
