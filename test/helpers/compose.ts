@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { parse as parseYaml } from 'yaml';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_VARIABLES } from '../../libs/kalium/config/config.ts';
@@ -29,8 +29,7 @@ export interface ComposeConfig {
   volumes?: Record<string, unknown>;
 }
 
-// js-yaml comes with the dev dependencies (through ava); typed here by the little the tests use.
-const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+
 
 /**
  * Runs `docker-compose <args>` in the repository root, with none of kalium's variables in its
@@ -57,7 +56,7 @@ export function dockerCompose(args: string[], given: Record<string, string> = {}
 /** The compose file(s) as docker-compose resolves them (anchors merged, variables substituted). */
 export async function composeConfig(files: string[] = ['docker-compose.yml'], env: Record<string, string> = {}): Promise<ComposeConfig> {
   const { stdout } = await dockerCompose([...files.flatMap((file) => ['-f', file]), 'config'], env);
-  return yaml.load(stdout) as ComposeConfig;
+  return parseYaml(stdout) as ComposeConfig;
 }
 
 /** A service's process started outside Docker, with its output parsed line by line. */

@@ -64,9 +64,7 @@ async function loadBoard(queues: QueueRegistry): Promise<Middleware> {
   ]);
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(ADMIN_PATH);
-  // @bull-board/koa 9.10.1 declares its own nested copy of @bull-board/api's types, which TypeScript
-  // sees as distinct from the top-level 9.10.2; the adapter does not use that copy at run time.
-  const board = createBullBoard({ queues: [], serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'] });
+  const board = createBullBoard({ queues: [], serverAdapter });
   const plugin = serverAdapter.registerPlugin() as Middleware;
   let shown = -1;
   return (ctx, next) => {
