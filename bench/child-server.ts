@@ -68,3 +68,15 @@ export function cpuMicros(pid: number): number | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
+
+/** A process's resident set size in bytes, from `VmRSS` in /proc (Linux); undefined elsewhere. */
+export function rssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}

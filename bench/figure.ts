@@ -1,7 +1,7 @@
 /** One line of `npm run bench`: a side-by-side ratio from one run, with the raw numbers behind it. */
 export interface Figure {
   name: string;
-  /** kalium's figure divided by the baseline's (higher is better), when the figure is a ratio. */
+  /** kalium's figure divided by the baseline's (higher is better unless `target` says otherwise), when the figure is a ratio. */
   ratio?: number;
   /** What SPEC §11 asks of the ratio, e.g. '>= 0.8'. */
   target?: string;

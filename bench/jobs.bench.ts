@@ -8,7 +8,6 @@
 // CPU, so kalium's extra HTTP hop (client and api) weighs on its figure; the CPU time per job of each
 // process is printed beside it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { waitReady } from '../test/helpers/wait-ready.ts';
 import { cpuMicros } from './child-server.ts';
 import type { Bench, Figure } from './figure.ts';
 import { median } from './measure.ts';
+import { inParallel, jsonClient } from './support/http-client.ts';
 
 const APP = fileURLToPath(new URL('./support/jobs-bench-app.ts', import.meta.url));
 const BARE_WORKER = fileURLToPath(new URL('./support/bare-bullmq-worker.ts', import.meta.url));
@@ -29,34 +29,12 @@ const JOBS = 3000;
 const IN_FLIGHT = 16;
 const ROUNDS = 4;
 const BATCH_ROUNDS = 3;
-const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+const http = jsonClient(IN_FLIGHT);
 
 /** A throughput run: jobs per second, and CPU µs per job of each process that took part. */
 interface Run {
   jobsPerSecond: number;
   cpu: Record<string, number>;
-}
-
-/** One HTTP exchange with a JSON answer, on a keep-alive connection (the client costs little). */
-function http(method: string, url: string, body?: string): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
-    const req = request(url, { method, agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Runs `count` tasks, `inFlight` at a time. */
-async function inParallel(count: number, inFlight: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) await task(next++);
-  }));
 }
 
 /** Times `work` (which ends once `JOBS` jobs have completed) and the CPU each process spent on it. */
@@ -120,8 +98,8 @@ async function idleLatencies(apiUrl: string, count: number): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    const { json } = await http('POST', `${apiUrl}/noop`, '{}');
-    const done = await http('GET', `${apiUrl}/jobs/${json.id}?wait=5`);
+    const { json } = await http.send('POST', `${apiUrl}/noop`, '{}');
+    const done = await http.send('GET', `${apiUrl}/jobs/${json.id}?wait=5`);
     if (done.json.status !== 'succeeded') throw new Error(`job ${json.id} ended ${done.json.status}`);
     latencies.push(performance.now() - started);
     await sleep(2); // idle between jobs
@@ -138,10 +116,10 @@ async function modelThroughput(apiUrl: string, client: Redis, path: string, coun
   const lease = `${PREFIX}:gpu:default`;
   await client.set(lease, 'bench', 'PX', 60_000);
   const ids: string[] = [];
-  await inParallel(count, IN_FLIGHT, async () => ids.push((await http('POST', `${apiUrl}${path}`, '{}')).json.id));
+  await inParallel(count, IN_FLIGHT, async () => ids.push((await http.send('POST', `${apiUrl}${path}`, '{}')).json.id));
   const freed = Date.now();
   await client.del(lease);
-  for (const id of ids) while ((await http('GET', `${apiUrl}/jobs/${id}?wait=30`)).json.status !== 'succeeded') await sleep(1);
+  for (const id of ids) while ((await http.send('GET', `${apiUrl}/jobs/${id}?wait=30`)).json.status !== 'succeeded') await sleep(1);
   const finished = await Promise.all(ids.map((id) => client.hget(`${PREFIX}:jobs:${id}`, 'finishedOn')));
   return count / ((Math.max(...finished.map(Number)) - freed) / 1000);
 }
@@ -178,7 +156,7 @@ const bench: Bench = async () => {
   const started = await Promise.allSettled([startKalium('api', APP, env, { timeoutMs: 60_000 }), startKalium('worker', APP, env, { timeoutMs: 60_000 })]);
   const processes = started.flatMap((one) => (one.status === 'fulfilled' ? [one.value] : []));
   const stop = async () => {
-    agent.destroy();
+    http.close();
     await Promise.all(processes.map((p) => p.kill('SIGKILL')));
     await redis.stop();
   };
