@@ -36,3 +36,14 @@ test('with a short RESULT_TTL, Redis holds only the recent jobs however many hav
   t.log({ peak, keys, events });
   t.true(events <= 1100, `events stream trimmed to about 1000 entries, has ${events} (about 5 per job were written)`);
 });
+
+test('finished jobs expire after RESULT_TTL even when no later job comes to trim them', async (t) => {
+  const stack = await startStack({ env: { RESULT_TTL: '1', LOG_LEVEL: 'info' } });
+  t.teardown(() => stack.close());
+  const client = stack.redis.client();
+  const { ids } = await runJobs(stack.api.url, client, 10);
+  t.is(await client.exists(`${PREFIX}:jobs:${ids[0]}`), 1, 'the job record is there right after');
+  // No more traffic: BullMQ alone would keep these records; the worker's sweeper removes them.
+  await until(async () => (await client.zcard(`${PREFIX}:jobs:completed`)) === 0, 10_000, 'completed set swept');
+  for (const id of ids) t.is(await client.exists(`${PREFIX}:jobs:${id}`), 0, `job ${id} removed`);
+});

@@ -5,6 +5,7 @@ import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { logJobEnd } from '../log/job-log.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { BatchCollector } from './batch-collector.ts';
+import { FinishedJobSweeper } from './finished-job-sweeper.ts';
 import { eventBody } from './event-body.ts';
 import { JobRecords } from './job-records.ts';
 import type { Claimed, RunDeps } from './job-run.ts';
@@ -202,6 +203,8 @@ function failureFor(outcome: Exclude<Outcome, { status: 'succeeded' }>): Error {
 /** Starts the app's job worker in this process; the runtime closes it first when the process stops. */
 export async function startJobWorker(runtime: Runtime, hooks: readonly JobHooks[] = []): Promise<JobWorker> {
   const worker = new JobWorker(runtime, hooks);
+  const sweeper = new FinishedJobSweeper(runtime);
+  runtime.onClose('finished-job sweeper', () => sweeper.close());
   runtime.onClose('job worker', () => worker.close());
   await worker.start();
   return worker;
