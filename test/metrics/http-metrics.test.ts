@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import test from 'ava';
 import { Queue } from 'bullmq';
 import app from '../fixtures/apps/gpu-app.ts';
@@ -18,11 +18,11 @@ test.before(async () => {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: redis.url });
   const runtime = new Runtime(app, config, createLogger({ level: 'silent' }), { processMetrics: false });
   // A part with a parameterised route, standing in for /jobs/:id: its label must be the pattern.
-  const things = new Router();
-  things.get('/things/:id', (ctx) => {
-    ctx.body = { id: ctx.params.id };
-  });
-  const server = await startApiServer(runtime, [...apiParts(runtime), { router: things }]);
+  const things = (router: Router) =>
+    router.get('/things/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id };
+    });
+  const server = await startApiServer(runtime, [...apiParts(runtime), { routes: things }]);
   await runtime.initialize();
   api = Object.assign(server, { runtime });
 });

@@ -1,4 +1,3 @@
-import { requestLogPart } from '../log/request-log.ts';
 import { metricsPart } from '../metrics/metrics-part.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { adminDashboardPart } from './admin-dashboard.ts';
@@ -13,8 +12,7 @@ import type { ApiPart } from './server.ts';
  */
 export function apiParts(runtime: Runtime): ApiPart[] {
   return [
-    requestLogPart(runtime.logger), // outermost: logs every request, 401s included
-    metricsPart(runtime), // counts every request, 401s included
+    metricsPart(runtime), // outermost: logs and counts every request, 401s included
     apiKeyPart(runtime.config),
     adminDashboardPart(runtime),
     jobsApiPart(runtime, [jobWebhookHooks(runtime)]),

@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { errors } from '../errors/kalium-error.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -10,9 +10,7 @@ import { streamJobEvents } from './job-event-stream.ts';
 export const MAX_WAIT_SECONDS = 60;
 
 /** `GET /jobs/:id` (with `?wait=N`), `GET /jobs/:id/events`, `DELETE /jobs/:id`. */
-export function jobRoutes(jobs: JobQueue, watcher: JobWatcher): Router {
-  const router = new Router();
-
+export function jobRoutes(router: Router, jobs: JobQueue, watcher: JobWatcher): void {
   router.get('/jobs/:id', async (ctx) => {
     const id = String(ctx.params.id);
     const waitMs = parseWait(ctx.query.wait) * 1000;
@@ -26,8 +24,6 @@ export function jobRoutes(jobs: JobQueue, watcher: JobWatcher): Router {
   router.delete('/jobs/:id', async (ctx) => {
     ctx.body = await jobs.cancel(String(ctx.params.id));
   });
-
-  return router;
 }
 
 /** `?wait=N`: seconds, 0 to 60, decimals allowed; absent is 0. */

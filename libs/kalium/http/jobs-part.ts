@@ -18,8 +18,8 @@ export function jobsApiPart(runtime: Runtime, hooks: readonly JobHooks[] = []): 
   runtime.onClose('job queue', () => jobs.close());
   runtime.onClose('job notices', () => watcher.close());
   return {
-    router: jobRoutes(jobs, watcher),
-    background(router) {
+    routes(router) {
+      jobRoutes(router, jobs, watcher);
       for (const route of runtime.app.routes) {
         if (route.kind === 'background') router.post(route.path, backgroundRoute(route, jobs, runtime.config.bodyLimit));
       }

@@ -20,6 +20,21 @@ export function routeLabel(ctx: Context): string {
   return typeof label === 'string' ? label : 'unmatched';
 }
 
+/** Something told how each request ended (the request log, the http metrics). */
+export type OutcomeReporter = (ctx: Context, outcome: RequestOutcome) => void;
+
+/**
+ * One middleware that times each request once and tells every reporter how it ended: one clock read
+ * and one try/finally per request, however many things watch.
+ */
+export function observeRequests(reporters: OutcomeReporter[]): (ctx: Context, next: Next) => Promise<void> {
+  return function observe(ctx, next) {
+    return observeRequest(ctx, next, (outcome) => {
+      for (const report of reporters) report(ctx, outcome);
+    });
+  };
+}
+
 /**
  * Runs the rest of the chain, then reports how the request ended. A thrown error has not been
  * answered yet (the error handler above this middleware maps it), so its status is worked out the

@@ -12,15 +12,15 @@ import { systemRoutes } from './system-routes.ts';
 export interface ApiPart {
   /** Middleware run for every request, after request ids and error mapping (logging, metrics, auth). */
   middleware?: Middleware[];
-  /** Routes mounted before the app's own. */
-  router?: Router;
-  /** Mounts routes for the app's background paths. */
-  background?: (router: Router) => void;
+  /** Registers the part's routes on the api's one router (after the system routes, before the app's). */
+  routes?: (router: Router) => void;
 }
 
 /**
  * Builds the api's Koa app. Middleware order: request id → error mapping → parts' middleware →
- * unmatched-route mapping (404/405 as JSON) → system and parts' routes → the app's routes.
+ * unmatched-route mapping (404/405 as JSON) → one router holding the system, parts' and app's routes.
+ * One router, not one per part: each router is a middleware that matches every request's path against
+ * its routes, and the http bench felt every extra one.
  */
 export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
   const koa = new Koa();
@@ -33,19 +33,15 @@ export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
   for (const part of parts) for (const middleware of part.middleware ?? []) koa.use(middleware);
   koa.use(unmatched);
 
-  const system = systemRoutes(runtime);
-  koa.use(system.routes());
-  for (const part of parts) if (part.router) koa.use(part.router.routes()).use(part.router.allowedMethods());
-
   const router = new Router();
+  systemRoutes(router, runtime);
+  for (const part of parts) part.routes?.(router);
   for (const route of runtime.app.routes) {
     if (route.kind === 'handler') {
       for (const method of route.methods) router.register(route.path, [method], handlerRoute(route, runtime));
     }
   }
-  for (const part of parts) part.background?.(router);
   koa.use(router.routes());
-  koa.use(system.allowedMethods());
   koa.use(router.allowedMethods());
   return koa;
 }

@@ -1,11 +1,9 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import { KaliumError } from '../errors/kalium-error.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 /** Health, readiness, potassium's status and warm-up routes: open to load balancers, never auth-gated. */
-export function systemRoutes(runtime: Runtime): Router {
-  const router = new Router();
-
+export function systemRoutes(router: Router, runtime: Runtime): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -36,8 +34,6 @@ export function systemRoutes(runtime: Runtime): Router {
     await runtime.whenInitialized();
     ctx.body = { warm: true };
   });
-
-  return router;
 }
 
 function notReady(reason: string): KaliumError {
