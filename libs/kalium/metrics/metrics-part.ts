@@ -22,10 +22,24 @@ export function metricsPart(runtime: Runtime): ApiPart {
   };
 }
 
-/** Records `kalium_http_requests_total` and `kalium_http_request_duration_seconds` for each request. */
+/**
+ * Records `kalium_http_requests_total` and `kalium_http_request_duration_seconds` for each request.
+ * prom-client hashes a label object on every call; the label sets are few (route patterns × methods ×
+ * statuses, all bounded), so each set's children are looked up once and kept.
+ */
 export function httpMetrics(metrics: Metrics): OutcomeReporter {
+  const children = new Map<string, { count: { inc(): void }; time: { observe(seconds: number): void } }>();
   return (_ctx, { route, method, status, durationMs }) => {
-    metrics.httpRequests.inc({ route, method, status: String(status) });
-    metrics.httpDuration.observe({ route, method }, durationMs / 1000);
+    const key = `${route} ${method} ${status}`;
+    let child = children.get(key);
+    if (!child) {
+      child = {
+        count: metrics.httpRequests.labels({ route, method, status: String(status) }),
+        time: metrics.httpDuration.labels({ route, method }),
+      };
+      children.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(durationMs / 1000);
   };
 }
