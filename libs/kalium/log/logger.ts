@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -6,25 +6,30 @@ const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'p
 const SECRET_FIELDS = ['apiKey', 'adminToken', 'webhookSecret', 'password', 'body'];
 
 /**
- * What the logger blanks wherever it turns up one or two levels down. kalium never logs headers or
- * bodies on purpose (the request log names the route, not the request); this catches the accident
- * of someone logging `{ req }` or a config object.
+ * What the logger blanks where it turns up at the top level or under `req`, `request` or `config`.
+ * kalium never logs headers or bodies on purpose (the request log names the route, not the request);
+ * this catches the accident of someone logging `{ headers }`, `{ req }` or a config object. Exact paths
+ * only: `*.` wildcards made every log line cost 17 µs instead of 4.
  */
-const REDACTED = [
-  ...SECRET_HEADERS.flatMap((name) => [`headers["${name}"]`, `*.headers["${name}"]`]),
-  ...SECRET_FIELDS.flatMap((name) => [name, `*.${name}`]),
-];
+const PARENTS = ['', 'req.', 'request.', 'config.'];
+const REDACTED = PARENTS.flatMap((parent) => [
+  ...SECRET_HEADERS.map((name) => `${parent}headers["${name}"]`),
+  ...SECRET_FIELDS.map((name) => `${parent}${name}`),
+]);
 
 /**
  * The process logger: one JSON line per event on stdout. `pretty` (used by `kalium dev`) renders
  * lines for humans. Secrets and bodies are never passed to it; `redact` is the second fence.
  */
-export function createLogger(options: { level: string; pretty?: boolean; name?: string }): Logger {
-  return pino({
-    level: options.level,
-    name: options.name,
-    base: { pid: process.pid },
-    redact: { paths: REDACTED, censor: '[redacted]' },
-    transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } : undefined,
-  });
+export function createLogger(options: { level: string; pretty?: boolean; name?: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      name: options.name,
+      base: { pid: process.pid },
+      redact: { paths: REDACTED, censor: '[redacted]' },
+      transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } : undefined,
+    },
+    options.destination,
+  );
 }
