@@ -30,6 +30,8 @@ export function createLogger(options: { level: string; pretty?: boolean; name?: 
       redact: { paths: REDACTED, censor: '[redacted]' },
       transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } : undefined,
     },
-    options.destination,
+    // Asynchronous stdout: lines written while a write is under way go out together in one syscall
+    // (a sync write per line was ~9% of a busy worker's CPU); pino flushes what is pending at exit.
+    options.destination ?? (options.pretty ? undefined : pino.destination({ dest: 1, sync: false })),
   );
 }
