@@ -26,6 +26,11 @@ export interface JobHooks {
    * queued. `extra` is what `accept` kept.
    */
   onEvent?(event: JobEvent, job: JobBody, extra: Record<string, unknown> | undefined): void | Promise<void>;
+  /**
+   * Whether `onEvent` has anything to do for a job with this `extra` (default: yes). Lets the worker
+   * skip building a job's body for every event of every job when only a few jobs asked for hooks.
+   */
+  listens?(extra: Record<string, unknown> | undefined): boolean;
 }
 
 /** Calls every hook's `onEvent`; a hook that throws is logged and the others still run. */
@@ -33,11 +38,13 @@ export async function announce(
   hooks: readonly JobHooks[],
   logger: { warn: (object: object, message: string) => void },
   event: JobEvent,
-  job: JobBody,
+  body: JobBody | (() => JobBody),
   extra: Record<string, unknown> | undefined,
 ): Promise<void> {
+  let job: JobBody | undefined;
   for (const hook of hooks) {
-    if (!hook.onEvent) continue;
+    if (!hook.onEvent || hook.listens?.(extra) === false) continue;
+    job ??= typeof body === 'function' ? body() : body;
     try {
       await hook.onEvent(event, job, extra);
     } catch (error) {

@@ -21,6 +21,7 @@ export function jobWebhookHooks(host: WebhookHost & { readonly webhooks: Webhook
       return { webhook: target };
     },
     webhook: (jobId) => jobWebhookField(sender, jobId),
+    listens: (extra) => extra?.webhook !== undefined,
     async onEvent(event, job, extra) {
       const target = asJobWebhookTarget(extra?.webhook);
       if (!target?.events.includes(event)) return;

@@ -86,5 +86,5 @@ async function reportProgress({ job }: Claimed, percent: number, deps: RunDeps):
   }
   await job.updateProgress(percent);
   deps.records.notice({ id: job.id!, type: 'progress', progress: percent });
-  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', eventBody(job, 'running'), job.data.extra);
+  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => eventBody(job, 'running'), job.data.extra);
 }

@@ -157,7 +157,7 @@ export class JobWorker {
     if (outcome.status === 'canceled') await records.touchCanceled(job.id!).catch(() => undefined);
     if (hooks.length === 0) return;
     const end = outcome.status === 'succeeded' ? { result: outcome.result } : outcome.status === 'failed' ? { error: outcome.message } : {};
-    await announce(hooks, logger, outcome.status, eventBody(job, outcome.status, end), job.data.extra);
+    await announce(hooks, logger, outcome.status, () => eventBody(job, outcome.status, end), job.data.extra);
   }
 
   /** The outcome once the result's write has landed: `canceled` when a cancel came first. */

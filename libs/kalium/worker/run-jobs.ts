@@ -86,7 +86,7 @@ async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLeas
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   if (deps.hooks.length > 0) {
-    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
   }
   const work = invoke(route, runs, deps.runtime.context);
   const stop = () => lease?.release();
