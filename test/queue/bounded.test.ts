@@ -32,6 +32,7 @@ test('with a short RESULT_TTL, Redis holds only the recent jobs however many hav
   t.is(await client.exists(`${PREFIX}:store:${early[0]}`), 0, 'an early result expired');
   t.is((await getJob(stack.api.url, early[0]!)).status, 404, 'an expired job is job_not_found');
   t.is((await getJob(stack.api.url, late[0]!)).status, 200);
+  t.is(await client.hget(`${PREFIX}:jobs:meta`, 'opts.maxLenEvents'), '1000', 'no process raised the events cap');
   const events = await client.xlen(`${PREFIX}:jobs:events`);
   t.log({ peak, keys, events });
   t.true(events <= 1100, `events stream trimmed to about 1000 entries, has ${events} (about 5 per job were written)`);

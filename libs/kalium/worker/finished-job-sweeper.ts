@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { JobData } from '../queue/job-data.ts';
+import { EVENTS_MAX_LEN, type JobData } from '../queue/job-data.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 /** Jobs removed per sweep and state; a sweep that removes this many goes again at once. */
@@ -18,7 +18,12 @@ export class FinishedJobSweeper {
 
   constructor(runtime: Runtime) {
     this.#runtime = runtime;
-    this.#queue = new Queue<JobData>(runtime.keys.jobQueue, { connection: runtime.connection('blocking'), prefix: runtime.keys.prefix });
+    // The same events bound as the api's queue, should this Queue ever write the queue's meta.
+    this.#queue = new Queue<JobData>(runtime.keys.jobQueue, {
+      connection: runtime.connection('blocking'),
+      prefix: runtime.keys.prefix,
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
     const everyMs = Math.min(runtime.config.resultTtl * 1000, 60_000);
     this.#timer = setInterval(() => void this.sweep(), everyMs);
     this.#timer.unref();
@@ -36,6 +41,8 @@ export class FinishedJobSweeper {
       for (const state of ['completed', 'failed'] as const) {
         while ((await this.#queue.clean(graceMs, SWEEP_BATCH, state)).length === SWEEP_BATCH);
       }
+      // Each removal adds an event without trimming the stream; trim it back to its bound.
+      await this.#queue.trimEvents(EVENTS_MAX_LEN);
     } catch (error) {
       this.#runtime.logger.debug({ err: error }, 'sweep of finished jobs failed; the next one will retry');
     }
