@@ -85,8 +85,15 @@ export async function startKalium(
     });
 
   const readyMsg = options.readyLog ?? (role === 'worker' ? 'worker ready' : 'api listening');
-  const ready = await waitForLog((line) => line.msg === readyMsg, options.timeoutMs);
-  if (role !== 'worker') await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
+  let ready: Record<string, unknown>;
+  try {
+    ready = await waitForLog((line) => line.msg === readyMsg, options.timeoutMs);
+    if (role !== 'worker') await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
+  } catch (error) {
+    // A process that never came up is not left running behind the failed test (or bench).
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     child,
     url: typeof ready.url === 'string' ? ready.url : '',
