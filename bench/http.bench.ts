@@ -7,26 +7,19 @@
 // slow patch of a shared machine does not fall on one side only; the figure is the median of the
 // rounds' ratios. Each server's CPU time per request is printed too: it is the steadier number when
 // other work shares the machine.
-import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
 import { appKeys } from '../libs/kalium/redis/keys.ts';
 import { CLI, cleanEnv } from '../test/helpers/kalium-process.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
-import { cpuMicros, startChildServer, type ChildServer } from './child-server.ts';
+import { startChildServer, type ChildServer } from './child-server.ts';
+import { mean, measure, median, type Measurement } from './measure.ts';
 import type { Bench, Figure } from './figure.ts';
 
 const LOAD = { connections: 50, durationS: 4, warmupS: 1, rounds: 4 };
 const JOB_ID = 'bench-job';
 const STORED = { results: [{ sentiment: 0.4455, label: 'positive', entities: [] }] };
 
-interface Measurement {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Server CPU time per request, µs (Linux only). */
-  cpuUs: number | undefined;
-}
 
 const httpBench: Bench = async () => {
   const redis = await startRedis();
@@ -72,7 +65,7 @@ async function compare(name: string, kalium: ChildServer, koa: ChildServer, path
   const runs: Record<'kalium' | 'koa', Measurement[]> = { kalium: [], koa: [] };
   for (let round = 0; round < LOAD.rounds; round++) {
     const order = round % 2 === 0 ? (['kalium', 'koa'] as const) : (['koa', 'kalium'] as const);
-    for (const side of order) runs[side].push(await measure(side === 'kalium' ? kalium : koa, path, body));
+    for (const side of order) runs[side].push(await measure(side === 'kalium' ? kalium : koa, path, body, LOAD));
   }
   // Each round's pair ran back to back on the same machine state; the median pair ignores a noisy round.
   const ratio = median(runs.kalium.map((k, round) => k.rps / runs.koa[round]!.rps));
@@ -99,38 +92,4 @@ async function compare(name: string, kalium: ChildServer, koa: ChildServer, path
     });
   }
   return figures;
-}
-
-/** One autocannon run after a warm-up; every answer must be a 2xx or the figure means nothing. */
-async function measure(server: ChildServer, path: string, body: unknown): Promise<Measurement> {
-  const options = {
-    url: server.url + path,
-    method: 'POST' as const,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    connections: LOAD.connections,
-  };
-  await autocannon({ ...options, duration: LOAD.warmupS });
-  const cpuBefore = cpuMicros(server.pid);
-  const result = await autocannon({ ...options, duration: LOAD.durationS });
-  const cpuAfter = cpuMicros(server.pid);
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(`${options.url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-  }
-  const cpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / result.requests.total;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
-}
-
-function mean(runs: Measurement[]): Measurement {
-  const avg = (pick: (m: Measurement) => number | undefined) => {
-    const values = runs.map(pick);
-    return values.includes(undefined) ? undefined : (values as number[]).reduce((sum, v) => sum + v, 0) / values.length;
-  };
-  return { rps: avg((m) => m.rps)!, p50: avg((m) => m.p50)!, p99: avg((m) => m.p99)!, cpuUs: avg((m) => m.cpuUs) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
@@ -112,16 +112,21 @@ test('SIGTERM: new connections are refused, the in-flight request still gets its
   t.truthy(api.logs.find((line) => line.msg === 'shut down'));
 });
 
-test('SIGTERM then a second SIGTERM exits at once, without waiting for the in-flight request', async (t) => {
-  const api = await startKalium('api', APP, { REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '60000', KALIUM_DEVICE: 'second-signal' });
+/** An api with a 60 s request in flight on a kept-alive connection; `answer` settles when that request does. */
+async function apiBusyWithSlowRequest(t: ExecutionContext, env: Record<string, string>): Promise<{ api: KaliumProcess; answer: Promise<unknown> }> {
+  const api = await startKalium('api', APP, { REDIS_URL: redis.url, ...env });
   t.teardown(() => api.kill('SIGKILL').then(() => undefined));
   const agent = new Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());
-
   await untilReady(api.url);
   const answer = slowRequest(api.url, 60_000, agent);
   answer.catch(() => {});
   await untilGpuBusy(api);
+  return { api, answer };
+}
+
+test('SIGTERM then a second SIGTERM exits at once, without waiting for the in-flight request', async (t) => {
+  const { api, answer } = await apiBusyWithSlowRequest(t, { SHUTDOWN_TIMEOUT_MS: '60000', KALIUM_DEVICE: 'second-signal' });
   api.child.kill('SIGTERM');
   await api.waitForLog((line) => line.msg === 'shutting down');
   api.child.kill('SIGTERM');
@@ -132,15 +137,7 @@ test('SIGTERM then a second SIGTERM exits at once, without waiting for the in-fl
 });
 
 test('past SHUTDOWN_TIMEOUT_MS the open connections are closed and the api exits', async (t) => {
-  const api = await startKalium('api', APP, { REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '300', KALIUM_DEVICE: 'deadline' });
-  t.teardown(() => api.kill('SIGKILL').then(() => undefined));
-  const agent = new Agent({ keepAlive: true });
-  t.teardown(() => agent.destroy());
-
-  await untilReady(api.url);
-  const answer = slowRequest(api.url, 60_000, agent);
-  answer.catch(() => {});
-  await untilGpuBusy(api);
+  const { api, answer } = await apiBusyWithSlowRequest(t, { SHUTDOWN_TIMEOUT_MS: '300', KALIUM_DEVICE: 'deadline' });
   api.child.kill('SIGTERM');
   t.is(await api.exited, 0);
   await outputRead(api);

@@ -103,8 +103,10 @@ export class JobQueue implements JobsContext {
   /** The job's body, or undefined when it is unknown or expired. */
   async read(id: string): Promise<JobBody | undefined> {
     if (!isJobId(id)) throw errors.invalidJobId(id);
-    const body = toJobBody(await onBackend(() => readSnapshot(this.queue, this.redis, this.keys, id)), this.resultTtlSeconds * 1000);
-    return body && { ...body, webhook: await this.#webhook(id) };
+    // Both reads go out together: a poll waits for one round trip, not two.
+    const [snapshot, webhook] = await Promise.all([onBackend(() => readSnapshot(this.queue, this.redis, this.keys, id)), this.#webhook(id)]);
+    const body = toJobBody(snapshot, this.resultTtlSeconds * 1000);
+    return body && { ...body, webhook };
   }
 
   /** Cancels a job (see {@link cancelJob}); answers with its state. */
