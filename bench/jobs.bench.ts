@@ -54,22 +54,30 @@ async function untilCompleted(client: Redis, key: string, count: number): Promis
   while ((await client.zcard(key)) < count) await sleep(2);
 }
 
-/** Bare BullMQ: queue.add from here, a concurrency-1 worker in a child process. */
-async function bareBullmq(url: string, client: Redis, round: number): Promise<Run> {
-  const prefix = `{bare:${round}}`;
+/**
+ * Bare BullMQ: queue.add from here, a concurrency-1 worker in a child process. Started once and warmed
+ * up like kalium's processes (JIT, connections, scripts), then measured in every round: a fresh process
+ * per round would hand kalium's warm worker a cold baseline.
+ */
+async function startBareBullmq(url: string, client: Redis): Promise<{ run: () => Promise<Run>; stop: () => Promise<void> }> {
+  const prefix = '{bare}';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', BARE_WORKER, url, 'jobs', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
   const queue = new Queue('jobs', { connection: client, prefix });
   const keep = { age: 3600, count: 100_000 };
-  try {
-    return await timed({ worker: child.pid! }, async () => {
+  const key = `${prefix}:jobs:completed`;
+  const run = async () => {
+    const before = await client.zcard(key);
+    return timed({ worker: child.pid! }, async () => {
       await inParallel(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }, { removeOnComplete: keep, removeOnFail: keep }));
-      await untilCompleted(client, `${prefix}:jobs:completed`, JOBS);
+      await untilCompleted(client, key, before + JOBS);
     });
-  } finally {
+  };
+  const stop = async () => {
     child.kill('SIGKILL');
     await queue.close();
-  }
+  };
+  return { run, stop };
 }
 
 /**
@@ -168,14 +176,21 @@ const bench: Bench = async () => {
   const client = redis.client();
   try {
     await waitReady(api.url);
-    await kaliumPath(api, worker, client); // warm-up: JIT, connections, scripts loaded
+    const bareBullmq = await startBareBullmq(redis.url, client);
     const kalium: Run[] = [];
     const bare: Run[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate who goes first, so a busy patch of the machine hits both sides of a pair.
-      if (round % 2 === 0) kalium.push(await kaliumPath(api, worker, client));
-      bare.push(await bareBullmq(redis.url, client, round));
-      if (round % 2 === 1) kalium.push(await kaliumPath(api, worker, client));
+    try {
+      // Warm-up of both sides: JIT, connections, scripts loaded.
+      await kaliumPath(api, worker, client);
+      await bareBullmq.run();
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate who goes first, so a busy patch of the machine hits both sides of a pair.
+        if (round % 2 === 0) kalium.push(await kaliumPath(api, worker, client));
+        bare.push(await bareBullmq.run());
+        if (round % 2 === 1) kalium.push(await kaliumPath(api, worker, client));
+      }
+    } finally {
+      await bareBullmq.stop();
     }
     const latencies = (await idleLatencies(api.url, 220)).slice(20).sort((a, b) => a - b);
     const batching: Array<{ batched: number; unbatched: number }> = [];
