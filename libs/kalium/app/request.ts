@@ -57,7 +57,7 @@ export class Request {
     };
   }
 
-  static fromData(data: RequestData, signal?: AbortSignal): Request {
+  static fromData(data: RequestData, signal?: AbortSignal | { readonly signal: AbortSignal }): Request {
     return new Request({ ...data, body: Buffer.from(data.body, 'base64'), signal });
   }
 }

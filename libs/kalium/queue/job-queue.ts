@@ -6,6 +6,7 @@ import type { BackgroundRoute } from '../app/routes.ts';
 import { errors } from '../errors/kalium-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { onBackend } from './backend-call.ts';
 import { cancelJob } from './job-cancel.ts';
@@ -36,6 +37,8 @@ export class JobQueue implements JobsContext {
   readonly logger: Logger;
   readonly #app: string;
   readonly #queueMax: number;
+  /** Sends the commands of one turn in one write (see write-coalescing.ts). */
+  readonly #coalesce: () => void;
   /** The last count of queued jobs, when it was taken, and the submits admitted on it since. */
   #counted: { at: number; queued: number; since: number } | undefined;
 
@@ -47,6 +50,7 @@ export class JobQueue implements JobsContext {
     this.logger = runtime.logger;
     this.#app = runtime.app.name;
     this.#queueMax = runtime.config.queueMax;
+    this.#coalesce = writeCoalescer(runtime.redis);
     this.queue = new Queue<JobData>(runtime.keys.jobQueue, {
       connection: runtime.redis,
       prefix: runtime.keys.prefix,
@@ -96,14 +100,17 @@ export class JobQueue implements JobsContext {
     await onBackend(async (late) => {
       await this.queue.waitUntilReady();
       await this.#admit();
-      if (!late.aborted) await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
+      if (late.aborted) return;
+      this.#coalesce(); // under load, the adds of one turn leave in one write
+      await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
     });
   }
 
   /** The job's body, or undefined when it is unknown or expired. */
   async read(id: string): Promise<JobBody | undefined> {
     if (!isJobId(id)) throw errors.invalidJobId(id);
-    // Both reads go out together: a poll waits for one round trip, not two.
+    // Both reads go out together, in one write: a poll waits for one round trip, not two.
+    this.#coalesce();
     const [snapshot, webhook] = await Promise.all([onBackend(() => readSnapshot(this.queue, this.redis, this.keys, id)), this.#webhook(id)]);
     const body = toJobBody(snapshot, this.resultTtlSeconds * 1000);
     return body && { ...body, webhook };

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { LazyAbortController } from '../app/lazy-abort.ts';
 import { Request } from '../app/request.ts';
 import type { BackgroundRoute, JobContext } from '../app/routes.ts';
 import type { Logger } from '../log/logger.ts';
@@ -37,7 +38,7 @@ export interface RunDeps {
 export interface JobRun {
   readonly claimed: Claimed;
   readonly id: string;
-  readonly controller: AbortController;
+  readonly controller: LazyAbortController;
   readonly request: Request;
   readonly context: JobContext;
   /** Stops keeping its lock and forgets it as running. */
@@ -64,14 +65,16 @@ export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps
   const context: JobContext = {
     id,
     attempt: Math.max(1, job.attemptsStarted),
-    signal: controller.signal,
+    get signal() {
+      return controller.signal;
+    },
     progress: (percent) => reportProgress(claimed, percent, deps),
   };
   return {
     claimed,
     id,
     controller,
-    request: Request.fromData(job.data.request, controller.signal),
+    request: Request.fromData(job.data.request, controller),
     context,
     stop() {
       releaseLock();

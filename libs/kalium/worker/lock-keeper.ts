@@ -44,7 +44,8 @@ interface Entry {
 export class LockKeeper {
   readonly #thread: Worker;
   readonly #logger: Logger;
-  readonly #entries = new Map<number, Entry & { what: string }>();
+  /** What is kept, by entry id: what it is (for logs) and the entry as the thread reads it (JSON). */
+  readonly #entries = new Map<number, { what: string; json: string }>();
   readonly #header = new Int32Array(new SharedArrayBuffer(8));
   readonly #data = new Uint8Array(new SharedArrayBuffer(SHARED_BYTES));
   readonly #encoder = new TextEncoder();
@@ -105,16 +106,22 @@ export class LockKeeper {
 
   #keep(what: string, spec: Omit<Entry, 'id' | 'since'>): () => void {
     const id = ++this.#next;
-    this.#entries.set(id, { ...spec, id, since: Date.now(), what });
+    const entry: Entry = { ...spec, id, since: Date.now() };
+    this.#entries.set(id, { what, json: JSON.stringify(entry) });
     this.#publish();
     return () => {
       if (this.#entries.delete(id)) this.#publish();
     };
   }
 
-  /** Rewrites the shared list: version odd while writing, even once done (a seqlock; one writer). */
+  /**
+   * Rewrites the shared list: version odd while writing, even once done (a seqlock; one writer). Each
+   * entry's JSON is made once, when it is added: a job adds and removes one, so this runs twice a job.
+   */
   #publish(): void {
-    const json = JSON.stringify([...this.#entries.values()].map(({ what: _what, ...entry }) => entry));
+    let json = '[';
+    for (const entry of this.#entries.values()) json += (json.length > 1 ? ',' : '') + entry.json;
+    json += ']';
     Atomics.add(this.#header, 0, 1);
     const { read, written } = this.#encoder.encodeInto(json, this.#data);
     Atomics.store(this.#header, 1, written);

@@ -1,3 +1,4 @@
+import { LazyAbortController } from '../app/lazy-abort.ts';
 import { Response } from '../app/response.ts';
 import type { BackgroundFn, BackgroundRoute, BatchFn } from '../app/routes.ts';
 import { announce } from '../queue/job-hooks.ts';
@@ -37,13 +38,13 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
   try {
     // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
     // ends, and a lease taken is given back, when none of them is to run.
-    const nothingToRun = allAborted(runs.map((run) => run.controller.signal));
+    const nothingToRun = allAborted(runs.map((run) => run.controller));
     const prechecks = checkBeforeRun(runs, deps);
     void prechecks.then(
       (checks) => checks.forEach((check, i) => check.state !== 'run' && runs[i]!.controller.abort(new JobCanceledError(runs[i]!.id))),
       () => nothingToRun.abort(),
     );
-    const [checks, lease] = await Promise.all([prechecks, route.gpu ? deps.gpu.take(nothingToRun.signal) : undefined]);
+    const [checks, lease] = await Promise.all([prechecks, route.gpu ? deps.gpu.take(nothingToRun) : undefined]);
     const outcomes: Array<Outcome | undefined> = checks.map((check) =>
       check.state === 'canceled' ? { status: 'canceled' } : check.state === 'done' ? { status: 'succeeded', result: check.result } : undefined,
     );
@@ -78,7 +79,7 @@ async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]
   return runs.map((run) => {
     const i = toRead.indexOf(run);
     if (i >= 0) return read[i]!;
-    return run.controller.signal.reason instanceof JobCanceledError ? { state: 'canceled' } : { state: 'run' };
+    return run.controller.reason instanceof JobCanceledError ? { state: 'canceled' } : { state: 'run' };
   });
 }
 
@@ -126,7 +127,7 @@ async function settle(work: Promise<unknown[]>, timeoutMs: number | undefined): 
 }
 
 function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps): Outcome {
-  const reason: unknown = run.controller.signal.reason;
+  const reason: unknown = run.controller.reason;
   if (reason instanceof JobCanceledError) return { status: 'canceled' };
   if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
   if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: true };
@@ -161,13 +162,11 @@ export function messageOf(error: unknown): string {
   return typeof error === 'string' ? error : 'The handler failed.';
 }
 
-/** A controller that aborts once every one of `signals` has aborted (or when aborted itself). */
-function allAborted(signals: AbortSignal[]): AbortController {
-  const controller = new AbortController();
-  const check = () => {
-    if (signals.every((signal) => signal.aborted)) controller.abort();
-  };
-  for (const signal of signals) signal.addEventListener('abort', check, { once: true });
-  check();
-  return controller;
+/** A controller that aborts once every one of `controllers` has aborted (or when aborted itself). */
+function allAborted(controllers: LazyAbortController[]): LazyAbortController {
+  const all = new LazyAbortController();
+  let left = controllers.length;
+  if (left === 0) all.abort();
+  for (const controller of controllers) controller.onAbort(() => --left === 0 && all.abort());
+  return all;
 }

@@ -1,3 +1,4 @@
+import { LazyAbortController } from '../app/lazy-abort.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import type { JobRecords } from './job-records.ts';
@@ -17,13 +18,13 @@ export class JobCanceledError extends Error {
 }
 
 /**
- * The jobs this worker process runs now, each with the AbortController behind its `job.signal`, and
+ * The jobs this worker process runs now, each with the (lazy) AbortController behind its `job.signal`, and
  * the cancels heard lately. A DELETE in any api process reaches the worker over pub/sub; after a
  * reconnect (cancels may have been missed meanwhile) the cancel markers of the running jobs are read
  * again, and jobs created before the subscription was back are checked in Redis before they start.
  */
 export class RunningJobs {
-  readonly #running = new Map<string, AbortController>();
+  readonly #running = new Map<string, LazyAbortController>();
   readonly #heard = new Map<string, number>();
   readonly #subscriber: RedisClient;
   readonly #records: JobRecords;
@@ -53,8 +54,8 @@ export class RunningJobs {
   }
 
   /** Registers a job as running (before its cancel is looked for, so no cancel falls between). */
-  start(id: string): AbortController {
-    const controller = new AbortController();
+  start(id: string): LazyAbortController {
+    const controller = new LazyAbortController();
     this.#running.set(id, controller);
     if (this.#heard.has(id)) controller.abort(new JobCanceledError(id));
     return controller;
@@ -83,7 +84,7 @@ export class RunningJobs {
       for (const [old, at] of this.#heard) if (now - at > HEARD_TTL_MS || this.#heard.size > HEARD_MAX) this.#heard.delete(old);
     }
     const controller = this.#running.get(id);
-    if (!controller || controller.signal.aborted) return;
+    if (!controller || controller.aborted) return;
     this.#logger.info({ jobId: id }, 'job canceled while running');
     controller.abort(new JobCanceledError(id));
   }

@@ -39,12 +39,15 @@ export class WorkerGpu {
     this.#logger = logger;
   }
 
-  /** Takes the lease (or keeps the one still held from the last job); undefined when `signal` aborts first. */
-  async take(signal: AbortSignal): Promise<WorkerLease | undefined> {
+  /**
+   * Takes the lease (or keeps the one still held from the last job); undefined when `stop`'s signal
+   * aborts first. The signal is read only when the lease has to be waited for.
+   */
+  async take(stop: { readonly signal: AbortSignal }): Promise<WorkerLease | undefined> {
     const kept = this.#lingering;
     this.#lingering = undefined;
     if (kept) clearTimeout(kept.timer);
-    const held = kept ?? (await this.#acquire(signal));
+    const held = kept ?? (await this.#acquire(stop.signal));
     if (!held) return undefined;
     const ended = this.#runtime.gpuStats.start();
     let released = false;
