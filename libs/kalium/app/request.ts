@@ -58,6 +58,7 @@ export class Request {
   }
 
   static fromData(data: RequestData, signal?: AbortSignal | { readonly signal: AbortSignal }): Request {
-    return new Request({ ...data, body: Buffer.from(data.body, 'base64'), signal });
+    const { id, path, method, headers, query, json } = data;
+    return new Request({ id, path, method, headers, query, json, body: Buffer.from(data.body, 'base64'), signal });
   }
 }

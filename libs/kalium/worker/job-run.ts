@@ -62,14 +62,7 @@ export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps
     lockMs,
     untilMs: route.timeoutMs === undefined ? undefined : Date.now() + route.timeoutMs + lockMs,
   });
-  const context: JobContext = {
-    id,
-    attempt: Math.max(1, job.attemptsStarted),
-    get signal() {
-      return controller.signal;
-    },
-    progress: (percent) => reportProgress(claimed, percent, deps),
-  };
+  const context = new RunContext(id, Math.max(1, job.attemptsStarted), controller, (percent) => reportProgress(claimed, percent, deps));
   return {
     claimed,
     id,
@@ -81,6 +74,26 @@ export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps
       deps.running.end(id);
     },
   };
+}
+
+/** The `job` a background handler gets. A class: its signal is made only when read (see lazy-abort.ts). */
+class RunContext implements JobContext {
+  readonly id: string;
+  readonly attempt: number;
+  /** An own function, so `const { progress } = job` works too. */
+  readonly progress: (percent: number) => Promise<void>;
+  readonly #controller: LazyAbortController;
+
+  constructor(id: string, attempt: number, controller: LazyAbortController, progress: (percent: number) => Promise<void>) {
+    this.id = id;
+    this.attempt = attempt;
+    this.progress = progress;
+    this.#controller = controller;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
 }
 
 async function reportProgress({ job }: Claimed, percent: number, deps: RunDeps): Promise<void> {

@@ -106,7 +106,7 @@ export class LockKeeper {
 
   #keep(what: string, spec: Omit<Entry, 'id' | 'since'>): () => void {
     const id = ++this.#next;
-    const entry: Entry = { ...spec, id, since: Date.now() };
+    const entry: Entry = { id, script: spec.script, keys: spec.keys, args: spec.args, everyMs: spec.everyMs, since: Date.now(), untilMs: spec.untilMs };
     this.#entries.set(id, { what, json: JSON.stringify(entry) });
     this.#publish();
     return () => {

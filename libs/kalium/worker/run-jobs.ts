@@ -115,12 +115,14 @@ function invoke(route: BackgroundRoute, runs: JobRun[], appContext: unknown): Pr
 }
 
 async function settle(work: Promise<unknown[]>, timeoutMs: number | undefined): Promise<Settled> {
+  const settled = work.then((values): Settled => ({ values }), (error: unknown): Settled => ({ error }));
+  if (timeoutMs === undefined) return settled;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Settled>((resolve) => {
-    if (timeoutMs !== undefined) timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
+    timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
   });
   try {
-    return await Promise.race([work.then((values): Settled => ({ values }), (error: unknown): Settled => ({ error })), timeout]);
+    return await Promise.race([settled, timeout]);
   } finally {
     clearTimeout(timer);
   }
