@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import test from 'ava';
-import type { KaliumProcess } from '../helpers/kalium-process.ts';
+import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
 import { scrape, sampleValue } from '../helpers/prometheus.ts';
-import { startStack, type JobStack } from '../helpers/job-stack.ts';
+import { JOBS_APP, startStack, type JobStack } from '../helpers/job-stack.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 
 // The worker's side of graceful shutdown (the running job's completion on SIGTERM is pinned in
-// worker.test.ts): its metrics stay up while it drains, and a second signal does not wait.
+// worker.test.ts): its metrics stay up while it drains, a second signal does not wait, and a Redis that
+// is gone cannot hold the exit.
 
 let stack: JobStack;
 
@@ -74,4 +76,28 @@ test.serial('a second SIGTERM exits at once; the cut job runs again on another w
   const { url } = await second.waitForLog((l) => l.msg === 'worker metrics listening');
   const samples = await scrape(`${String(url)}/metrics`);
   t.is(sampleValue(samples, 'kalium_jobs_total', { route: '/counted', outcome: 'succeeded' }), 1, 'counted by the worker that finished it');
+});
+
+test('SIGTERM while Redis is gone: the idle worker exits SHUTDOWN_TIMEOUT_MS later, and the outage is logged sparingly', async (t) => {
+  // A Redis of its own: the stack's keeps serving the other tests.
+  const redis = await startRedis();
+  const worker = await startKalium('worker', JOBS_APP, { REDIS_URL: redis.url, LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '1000' });
+  try {
+    await redis.kill();
+    await new Promise((r) => setTimeout(r, 3000)); // three seconds of reconnect attempts
+    const signaled = Date.now();
+    worker.child.kill('SIGTERM');
+    const code = await Promise.race([worker.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    t.is(code, 1, 'exits, with 1: it could not close cleanly');
+    t.true(Date.now() - signaled < 10_000);
+    await outputRead(worker);
+    t.truthy(worker.logs.find((line) => line.msg === 'shutdown did not finish in time: exiting now' && line.ms === 1000));
+    for (const message of ['job worker error (retrying)', 'webhook worker error (retrying)']) {
+      const lines = worker.logs.filter((line) => line.msg === message);
+      t.true(lines.length >= 1 && lines.length <= 2, `${message}: ${lines.length} lines in ≈ 4 s of outage`);
+    }
+  } finally {
+    await worker.kill('SIGKILL');
+    await redis.stop();
+  }
 });

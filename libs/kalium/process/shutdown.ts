@@ -3,9 +3,11 @@ import type { Logger } from '../log/logger.ts';
 export interface ExitOnSignalsOptions {
   /**
    * Exit with code 1 if closing has not finished this long after the first signal (a close stuck
-   * on an unreachable Redis, say). Undefined: wait as long as closing takes.
+   * on an unreachable Redis, say). A function: the deadline starts once its promise resolves (a
+   * worker's running job takes as long as it takes; what comes after it does not). Undefined: wait as
+   * long as closing takes.
    */
-  forceExitAfterMs?: number;
+  forceExitAfterMs?: number | (() => Promise<number>);
 }
 
 /**
@@ -20,11 +22,14 @@ export function exitOnSignals(logger: Logger, close: () => Promise<void>, option
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    if (options.forceExitAfterMs !== undefined) {
-      setTimeout(() => {
-        logger.error({ ms: options.forceExitAfterMs }, 'shutdown did not finish in time: exiting now');
-        process.exit(1);
-      }, options.forceExitAfterMs).unref();
+    const deadline = options.forceExitAfterMs;
+    if (deadline !== undefined) {
+      void (typeof deadline === 'number' ? Promise.resolve(deadline) : deadline()).then((ms) => {
+        setTimeout(() => {
+          logger.error({ ms }, 'shutdown did not finish in time: exiting now');
+          process.exit(1);
+        }, ms).unref();
+      });
     }
     close().then(
       () => {

@@ -177,6 +177,7 @@ export class Runtime {
   async #close(): Promise<void> {
     for (const closer of [...this.#closers].reverse()) {
       try {
+        this.logger.debug({ part: closer.name }, 'closing');
         await closer.close();
       } catch (error) {
         this.logger.error({ err: error, part: closer.name }, 'error while closing');

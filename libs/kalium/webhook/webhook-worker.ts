@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job, type MinimalJob } from 'bullmq';
+import { connectionErrorLog } from '../log/connection-errors.ts';
 import { attemptDelivery, createDeliveryAgents, type AttemptOutcome, type DeliveryAgents } from './delivery-attempt.ts';
 import { deliveryRetryDelay } from './delivery-schedule.ts';
 import { DeliveryTracker, type DeliveryState } from './delivery-tracker.ts';
@@ -45,7 +46,7 @@ export function startWebhookWorker(host: WebhookHost): WebhookWorker {
       },
     },
   );
-  worker.on('error', (error) => host.logger.error({ err: error }, 'webhook worker error'));
+  worker.on('error', connectionErrorLog(host.logger, 'webhook worker error (retrying)'));
   host.logger.info({ concurrency: host.config.webhookConcurrency }, 'webhook worker started');
 
   let closing: Promise<void> | undefined;

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { announce, type JobHooks } from '../queue/job-hooks.ts';
 import type { JobData } from '../queue/job-data.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
+import { connectionErrorLog } from '../log/connection-errors.ts';
 import { logJobEnd } from '../log/job-log.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { BatchCollector } from './batch-collector.ts';
@@ -23,9 +24,6 @@ const RUN_RETRY_DELAY_MS = 2000;
 /** BullMQ's failedReason of a canceled job (its status comes from the cancel marker, not from this). */
 const CANCELED_REASON = 'canceled';
 
-/** How often at most a worker logs Redis connection errors (they repeat at every reconnect attempt). */
-const ERROR_LOG_INTERVAL_MS = 5000;
-
 type State = 'created' | 'running' | 'stopping' | 'stopped';
 
 /**
@@ -42,10 +40,13 @@ export class JobWorker {
   /** What the processor decided for each job, for the completed/failed events BullMQ emits after. */
   readonly #outcomes = new WeakMap<Job, Outcome>();
   #closing: Promise<void> | undefined;
-  #lastErrorLog = 0;
+  /** The job (or batch) being processed, until the processor returns. */
+  #current: Promise<unknown> | undefined;
+  readonly #logError: (error: Error) => void;
 
   constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
     const { config, keys, logger } = runtime;
+    this.#logError = connectionErrorLog(logger, 'job worker error (retrying)');
     // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
     // completion of it, and in the same write (see write-coalescing.ts).
     const connection = runtime.connection('blocking');
@@ -116,7 +117,28 @@ export class JobWorker {
     return this.#closing;
   }
 
-  async #process(job: Job<JobData>, token: string): Promise<null> {
+  /**
+   * Resolves once no job is being processed. Called while stopping (no job starts after close()),
+   * it tells when what is left to do is recording the last end and closing connections.
+   */
+  async jobsEnded(): Promise<void> {
+    while (this.#current) await this.#current;
+  }
+
+  #process(job: Job<JobData>, token: string): Promise<null> {
+    const running = this.#run(job, token);
+    const current = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#current = current;
+    void current.then(() => {
+      if (this.#current === current) this.#current = undefined;
+    });
+    return running;
+  }
+
+  async #run(job: Job<JobData>, token: string): Promise<null> {
     const takenAt = Date.now();
     const route = this.#deps.runtime.app.route(job.name);
     if (route?.kind !== 'background') {
@@ -181,12 +203,6 @@ export class JobWorker {
       records.notice({ id: jobId, type: 'changed' });
     });
     this.#worker.on('error', (error) => this.#logError(error));
-  }
-
-  #logError(error: Error): void {
-    if (Date.now() - this.#lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
-    this.#lastErrorLog = Date.now();
-    this.#deps.logger.warn({ err: error }, 'job worker error (retrying)');
   }
 }
 
