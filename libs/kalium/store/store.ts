@@ -1,5 +1,6 @@
 import { createRedis, closeRedis, whenReady, type RedisClient } from '../redis/connection.ts';
 import { DEFAULT_REDIS_URL } from '../config/config.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { LocalBackend } from './local-backend.ts';
 import type { StoreBackend } from './store-backend.ts';
 
@@ -82,9 +83,11 @@ export class RedisBackend implements StoreBackend {
     }
   }
 
+  /** The connection, ready (or given up on: see whenReady), its turn's writes coalesced: under load, the reads of concurrent requests leave in one write. */
   async #client(): Promise<RedisClient> {
     this.#redis ??= createRedis(this.#url!, 'command');
-    await whenReady(this.#redis);
+    if (this.#redis.status !== 'ready') await whenReady(this.#redis);
+    writeCoalescer(this.#redis)();
     return this.#redis;
   }
 
