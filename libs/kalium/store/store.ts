@@ -83,7 +83,10 @@ export class RedisBackend implements StoreBackend {
     }
   }
 
-  /** The connection, ready (or given up on: see whenReady), its turn's writes coalesced: under load, the reads of concurrent requests leave in one write. */
+  /**
+   * The connection, ready (or given up on: see whenReady), with this turn's writes coalesced: under load,
+   * the reads of concurrent requests leave in one write.
+   */
   async #client(): Promise<RedisClient> {
     this.#redis ??= createRedis(this.#url!, 'command');
     if (this.#redis.status !== 'ready') await whenReady(this.#redis);
