@@ -14,6 +14,9 @@ export interface RedisServer {
   client(): Redis;
   /** SIGKILLs the server (its AOF, when on, survives). */
   kill(): Promise<void>;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the server: a hung Redis whose connections stay open. */
+  freeze(): void;
+  thaw(): void;
   /** Starts it again on the same port and directory. */
   restart(): Promise<void>;
   /** Stops the server, closes clients, removes its directory. */
@@ -67,6 +70,8 @@ export async function startRedis(options: { appendonly?: boolean; args?: string[
       return redis;
     },
     kill,
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     restart: launch,
     async stop() {
       for (const client of clients) client.disconnect();

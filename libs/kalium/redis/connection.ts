@@ -12,6 +12,11 @@ export type ConnectionRole =
 
 const BACKOFF = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
 
+/** How long a command connection waits for Redis to answer anything while commands are pending. */
+const COMMAND_DEADLINE_MS = 1000;
+/** How often a command connection's watchdog looks (a command fails 1 to 1.25 deadlines after it was sent). */
+const WATCH_EVERY_MS = COMMAND_DEADLINE_MS / 4;
+
 /**
  * Opens a Redis connection from a URL (any scheme of {@link parseRedisUrl}: `redis://`, `rediss://`,
  * `redis-sentinel://`, `redis-cluster://` and their TLS forms). `command` connections never queue
@@ -22,8 +27,7 @@ const BACKOFF = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
 export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): RedisClient {
   const target = parseRedisUrl(url);
   const offlineQueue = role !== 'command';
-  const perRequest: RedisOptions =
-    role === 'command' ? { maxRetriesPerRequest: 1, commandTimeout: 1000 } : { maxRetriesPerRequest: null };
+  const perRequest: RedisOptions = role === 'command' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null };
   let redis: RedisClient;
   if (target.kind === 'cluster') {
     // The cluster owns reconnecting and the offline queue; each node connection gets the rest.
@@ -34,8 +38,15 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
       ...target.options,
       enableOfflineQueue: offlineQueue,
       clusterRetryStrategy: BACKOFF,
-      // BullMQ vets blocking connections by the nodes' maxRetriesPerRequest, so it is set there.
-      redisOptions: { ...target.options.redisOptions, connectTimeout: 1000, ...perRequest, ...nodeExtra },
+      // BullMQ vets blocking connections by the nodes' maxRetriesPerRequest, so it is set there. The
+      // cluster's node connections are its own: they get ioredis' per-command timeout instead of a watchdog.
+      redisOptions: {
+        ...target.options.redisOptions,
+        connectTimeout: 1000,
+        ...perRequest,
+        ...(role === 'command' ? { commandTimeout: COMMAND_DEADLINE_MS } : {}),
+        ...nodeExtra,
+      },
     });
   } else {
     redis = new Redis({
@@ -49,10 +60,46 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
       ...perRequest,
       ...extra,
     });
+    if (role === 'command') watchReplies(redis);
   }
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
   redis.on('error', () => {});
   return redis;
+}
+
+/** What the watchdog reads of ioredis' connection: its queue of commands sent and not yet answered. */
+interface PendingCommands {
+  commandQueue?: { peekFront(): unknown; toArray(): Array<{ command: { reject(error: Error): void } }> };
+}
+
+/**
+ * Fails the pending commands of a command connection on which Redis has answered nothing for
+ * COMMAND_DEADLINE_MS: a hung server, or a network path that drops packets without a reset, surfaces
+ * as an error (503 for requests) instead of a request that never ends. One timer per connection looks
+ * at the oldest pending command; the same one still oldest after the deadline means no reply came
+ * since. It replaces ioredis' per-command `commandTimeout`, whose timer per command (and the `delete`
+ * that clears it, which leaves each command object in dictionary mode) doubled the time the api spent
+ * in young-generation GC on the cache-hit path. It reads ioredis' internal command queue (ioredis is
+ * pinned by the lock file; test/redis/command-deadline.test.ts fails if that changes).
+ */
+function watchReplies(redis: Redis): void {
+  let oldest: unknown;
+  let since = 0;
+  const timer = setInterval(() => {
+    const queue = (redis as unknown as PendingCommands).commandQueue;
+    const first = queue?.peekFront();
+    if (first === undefined || first !== oldest) {
+      oldest = first;
+      since = Date.now();
+      return;
+    }
+    if (Date.now() - since < COMMAND_DEADLINE_MS) return;
+    const error = new Error(`Command timed out: Redis answered nothing for ${COMMAND_DEADLINE_MS} ms`);
+    for (const { command } of queue!.toArray()) command.reject(error);
+    oldest = undefined;
+  }, WATCH_EVERY_MS);
+  timer.unref();
+  redis.once('end', () => clearInterval(timer));
 }
 
 /** Closes a connection, quitting politely when it is up and disconnecting otherwise. Never throws. */
