@@ -60,7 +60,7 @@ export const errors = {
       headers: { 'Retry-After': '1' },
     }),
   backendUnavailable: (cause?: unknown) =>
-    new KaliumError('backend_unavailable', 503, 'The job backend (Redis) is unavailable; retry shortly.', {
+    new KaliumError('backend_unavailable', 503, 'The backend (Redis) is unavailable; retry shortly.', {
       cause,
       expose: true,
       headers: { 'Retry-After': '1' },

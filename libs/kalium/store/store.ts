@@ -1,5 +1,6 @@
 import { createRedis, closeRedis, whenReady, type RedisClient } from '../redis/connection.ts';
 import { DEFAULT_REDIS_URL } from '../config/config.ts';
+import { errors } from '../errors/kalium-error.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { LocalBackend } from './local-backend.ts';
 import type { StoreBackend } from './store-backend.ts';
@@ -37,7 +38,7 @@ export class Store {
   }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const raw = await this.#backend.get(checkKey(key));
+    const raw = await reach(this.#backend.get(checkKey(key)));
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
@@ -46,15 +47,28 @@ export class Store {
     const ttl = options.ttl ?? DEFAULT_STORE_TTL;
     if (!Number.isInteger(ttl) || ttl < 1) throw new TypeError(`Store ttl must be a whole number of seconds >= 1, got ${String(ttl)}`);
     if (value === undefined) throw new TypeError('Store values must be JSON; undefined is not');
-    await this.#backend.set(checkKey(key), JSON.stringify(value), ttl);
+    await reach(this.#backend.set(checkKey(key), JSON.stringify(value), ttl));
   }
 
   async delete(key: string): Promise<void> {
-    await this.#backend.delete(checkKey(key));
+    await reach(this.#backend.delete(checkKey(key)));
   }
 
   async close(): Promise<void> {
     await this.#backend.close();
+  }
+}
+
+/**
+ * A backend that cannot be reached (Redis down, or hung past the connection's deadline) is 503
+ * `backend_unavailable` with `Retry-After`, as on every other path: a handler that lets it through
+ * tells its caller to retry, rather than answering 500 as if the handler were broken.
+ */
+async function reach<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw errors.backendUnavailable(error);
   }
 }
 
