@@ -2,17 +2,10 @@ import test from 'ava';
 import { Queue } from 'bullmq';
 import app from '../fixtures/apps/counter-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 
 const TOKEN = 'admin-t0ken';
-let redis: RedisServer;
-
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 async function api(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string>) {
   const server = await startInProcessApi(app, { REDIS_URL: redis.url, ...env });

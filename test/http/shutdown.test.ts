@@ -4,18 +4,11 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 
 const APP = fileURLToPath(new URL('../fixtures/apps/gpu-app.ts', import.meta.url));
-let redis: RedisServer;
+const redis = redisForFile();
 // Each test names its own device: they run in parallel on one Redis, and each needs its own GPU lease.
-
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
 
 interface Answer {
   status: number;

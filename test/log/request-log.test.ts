@@ -3,17 +3,10 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { CLI, cleanEnv, startKalium } from '../helpers/kalium-process.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 
 const APP = fileURLToPath(new URL('../fixtures/apps/gpu-app.ts', import.meta.url));
-let redis: RedisServer;
-
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 test('one JSON line per request, and never the body or a secret header, in a real api process', async (t) => {
   const apiKey = 'sk-live-7f3a9c1e5b';

@@ -3,17 +3,10 @@ import test from 'ava';
 import { startKalium } from '../helpers/kalium-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { scrape, sampleValue } from '../helpers/prometheus.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 
 const APP = fileURLToPath(new URL('../fixtures/apps/gpu-app.ts', import.meta.url));
-let redis: RedisServer;
-
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 test('a worker serves /metrics and /healthz on METRICS_PORT, and closes it when it stops', async (t) => {
   const port = await freePort();

@@ -2,13 +2,9 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Store } from '../../libs/kalium/store/store.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 
-let redis: RedisServer;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => redis?.stop());
+const redis = redisForFile();
 
 const backends = () => [
   ['redis', new Store({ backend: 'redis', url: redis.url, prefix: `t:${Math.random()}:` })],

@@ -4,17 +4,11 @@ import { Queue } from 'bullmq';
 import { KaliumError } from '../../libs/kalium/errors/kalium-error.ts';
 import { isForbiddenAddress } from '../../libs/kalium/webhook/address-policy.ts';
 import { WEBHOOK_QUEUE } from '../../libs/kalium/webhook/webhook-host.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { eventually, startReceiver } from '../helpers/webhook-receiver.ts';
 import { webhookRuntime } from '../helpers/webhook-runtime.ts';
 
-let redis: RedisServer;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 test('private, loopback, link-local and metadata addresses are forbidden; public ones are not', (t) => {
   for (const address of [

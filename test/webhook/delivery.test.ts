@@ -3,17 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '../../libs/client/index.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { eventually, startReceiver } from '../helpers/webhook-receiver.ts';
 import { newSecret, webhookRuntime } from '../helpers/webhook-runtime.ts';
 
-let redis: RedisServer;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 /** The Standard Webhooks signature check written out by hand, from the spec, sharing no code with the sender. */
 function specSignatureMatches(secret: string, headers: Record<string, unknown>, body: string): boolean {

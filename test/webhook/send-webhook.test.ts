@@ -1,16 +1,10 @@
 import test from 'ava';
 import { sendWebhook } from 'kalium';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { eventually, startReceiver } from '../helpers/webhook-receiver.ts';
 import { webhookRuntime } from '../helpers/webhook-runtime.ts';
 
-let redis: RedisServer;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 // Serial: these tests are about which runtime (if any) is open in the process.
 test.serial('outside a kalium process sendWebhook rejects with an error that says why', async (t) => {

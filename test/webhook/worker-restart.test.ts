@@ -3,18 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { Queue } from 'bullmq';
 import { startKalium } from '../helpers/kalium-process.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { eventually, startReceiver } from '../helpers/webhook-receiver.ts';
 
 const APP = fileURLToPath(new URL('../fixtures/apps/webhook-app.ts', import.meta.url));
 
-let redis: RedisServer;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 test('a delivery survives its worker being killed (kill -9) mid-schedule: the retry comes from the restarted worker', async (t) => {
   const receiver = await startReceiver((n) => ({ status: n === 0 ? 500 : 204 }));
