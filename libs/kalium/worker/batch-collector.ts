@@ -4,6 +4,7 @@ import type { RedisClient } from '../redis/connection.ts';
 import type { BackgroundRoute } from '../app/routes.ts';
 import type { JobData } from '../queue/job-data.ts';
 import { readLua } from '../redis/lua.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Claimed } from './job-run.ts';
 
 const PEEK = readLua(import.meta.url, './peek-next-jobs.lua');
@@ -29,9 +30,9 @@ export class BatchCollector {
   readonly #coalesce: () => void;
   #taken = 0;
 
-  constructor(manualWorker: Worker<JobData>, redis: RedisClient, coalesce: () => void, onError: (error: Error) => void) {
+  constructor(manualWorker: Worker<JobData>, redis: RedisClient, onError: (error: Error) => void) {
     this.#worker = manualWorker;
-    this.#coalesce = coalesce;
+    this.#coalesce = writeCoalescer(redis);
     if (!('kaliumPeekNextJobs' in redis)) redis.defineCommand('kaliumPeekNextJobs', { numberOfKeys: 1, lua: PEEK });
     this.#redis = redis as PeekRedis;
     manualWorker.on('error', onError);

@@ -29,8 +29,7 @@ export class JobRecords {
   readonly #logger: Logger;
   readonly #coalesce: () => void;
 
-  /** @param coalesce - the connection's write coalescer (see write-coalescing.ts), shared by its users. */
-  constructor(redis: RedisClient, keys: AppKeys, resultTtlSeconds: number, logger: Logger, coalesce: () => void) {
+  constructor(redis: RedisClient, keys: AppKeys, resultTtlSeconds: number, logger: Logger) {
     if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 2, lua: FINISH });
     // Loaded whenever the connection (re)opens, ahead of any use: were it missing (a Redis restart),
     // ioredis would send it again after BullMQ's completion of the job, out of order.
@@ -41,7 +40,7 @@ export class JobRecords {
     this.#keys = keys;
     this.#resultTtl = resultTtlSeconds;
     this.#logger = logger;
-    this.#coalesce = coalesce;
+    this.#coalesce = writeCoalescer(redis);
   }
 
   /**

@@ -1,7 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { announce, type JobHooks } from '../queue/job-hooks.ts';
 import type { JobData } from '../queue/job-data.ts';
-import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { connectionErrorLog } from '../log/connection-errors.ts';
 import { logJobEnd } from '../log/job-log.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -50,7 +49,6 @@ export class JobWorker {
     // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
     // completion of it, and in the same write (see write-coalescing.ts).
     const connection = runtime.connection('blocking');
-    const coalesce = writeCoalescer(connection);
     const shared = { connection, prefix: keys.prefix, lockDuration: config.jobLockMs, skipLockRenewal: true };
     this.#worker = new Worker<JobData, null>(keys.jobQueue, (job, token) => this.#process(job, token!), {
       ...shared,
@@ -63,10 +61,9 @@ export class JobWorker {
     this.#collector = new BatchCollector(
       new Worker<JobData>(keys.jobQueue, undefined, { ...shared, autorun: false, skipStalledCheck: true }),
       connection,
-      coalesce,
       (error) => this.#logError(error),
     );
-    const records = new JobRecords(connection, keys, config.resultTtl, logger, coalesce);
+    const records = new JobRecords(connection, keys, config.resultTtl, logger);
     const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
     this.#deps = {
       runtime,
