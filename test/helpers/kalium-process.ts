@@ -10,7 +10,7 @@ export interface KaliumProcess {
   readonly child: ChildProcess;
   /** The api's base URL (empty for a worker). */
   readonly url: string;
-  /** Every log line so far, parsed. */
+  /** Every log line so far, parsed (only those up to readiness with `discardLogsAfterReady`). */
   readonly logs: Array<Record<string, unknown>>;
   /** Everything it wrote to stderr. */
   stderr(): string;
@@ -37,7 +37,7 @@ export async function startKalium(
   role: 'api' | 'worker' | 'dev',
   app: string,
   env: Record<string, string>,
-  options: { readyLog?: string; timeoutMs?: number; cwd?: string } = {},
+  options: { readyLog?: string; timeoutMs?: number; cwd?: string; discardLogsAfterReady?: boolean } = {},
 ): Promise<KaliumProcess> {
   const child = spawn(process.execPath, [CLI, role, app], {
     env: cleanEnv(env),
@@ -48,7 +48,8 @@ export async function startKalium(
   const listeners = new Set<(line: Record<string, unknown>) => void>();
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (text) => {
     let line: Record<string, unknown>;
     try {
       line = JSON.parse(text) as Record<string, unknown>;
@@ -93,6 +94,12 @@ export async function startKalium(
     // A process that never came up is not left running behind the failed test (or bench).
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     throw error;
+  }
+  if (options.discardLogsAfterReady) {
+    // Benches: the process still writes every line, but this process no longer parses them (a log
+    // shipper's work is not the server's), and the pipe is drained so the child never blocks on it.
+    lines.close();
+    child.stdout!.resume();
   }
   return {
     child,
