@@ -1,6 +1,7 @@
 // The job path (SPEC §11): HTTP submit → worker → result stored, with a no-op gpu model and one worker
 // (concurrency 1), against bare BullMQ (queue.add + a concurrency-1 worker) in the same run; submit →
-// result latency when idle; and dynamic batching of a model costing 20 ms + 1 ms per item.
+// result latency when idle; dynamic batching of a model costing 20 ms + 1 ms per item; and each worker
+// alone draining a full queue (no SPEC target: the worker's own chain, without the submitting side).
 //
 // Everything runs as real processes on this machine: a redis-server of its own, kalium's api and worker
 // as child processes (as in production), the bare BullMQ worker as a child process too; the clients
@@ -29,6 +30,7 @@ const JOBS = 5000;
 const IN_FLIGHT = 16;
 const ROUNDS = 4;
 const BATCH_ROUNDS = 3;
+const DRAIN_ROUNDS = 3;
 const http = jsonClient(IN_FLIGHT);
 /**
  * kalium's processes log at info, as in production (a line per request and per job), but this process
@@ -72,40 +74,51 @@ async function timed(redis: Redis, queue: string, pids: Record<string, number>, 
  * up like kalium's processes (JIT, connections, scripts), then measured in every round: a fresh process
  * per round would hand kalium's warm worker a cold baseline.
  */
-async function startBareBullmq(url: string, client: Redis): Promise<{ run: () => Promise<Run>; stop: () => Promise<void> }> {
+async function startBareBullmq(url: string, client: Redis): Promise<{ pid: number; add: () => Promise<void>; stop: () => Promise<void> }> {
   const prefix = '{bare}';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', BARE_WORKER, url, 'jobs', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
   const queue = new Queue('jobs', { connection: client, prefix });
   const keep = { age: 3600, count: 100_000 };
-  const run = () =>
-    timed(client, `${prefix}:jobs`, { worker: child.pid! }, () =>
-      inParallel(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }, { removeOnComplete: keep, removeOnFail: keep })),
-    );
+  const add = () => inParallel(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }, { removeOnComplete: keep, removeOnFail: keep }));
   const stop = async () => {
     child.kill('SIGKILL');
     await queue.close();
   };
-  return { run, stop };
+  return { pid: child.pid!, add, stop };
 }
 
 /**
- * kalium: HTTP submits to the api (autocannon, the load generator the other benches use, as cheap a
- * client as there is); the worker runs each job and stores its result. autocannon resolves only at its
- * next one-second tick after the last answer, which is why the round is timed by the completed jobs.
+ * kalium's submits: `JOBS` HTTP requests to the api by autocannon (the load generator the other benches
+ * use, as cheap a client as there is). autocannon resolves only at its next one-second tick after the
+ * last answer, which is why rounds are timed by the completed jobs.
  */
-function kaliumPath(api: KaliumProcess, worker: KaliumProcess, client: Redis): Promise<Run> {
-  return timed(client, `${PREFIX}:jobs`, { api: api.child.pid!, worker: worker.child.pid! }, async () => {
-    const result = await autocannon({
-      url: `${api.url}/noop`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-      connections: IN_FLIGHT,
-      amount: JOBS,
-    });
-    if (result['2xx'] !== JOBS) throw new Error(`${JOBS - result['2xx']} submits were not accepted`);
+async function submitOverHttp(api: KaliumProcess): Promise<void> {
+  const result = await autocannon({
+    url: `${api.url}/noop`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    connections: IN_FLIGHT,
+    amount: JOBS,
   });
+  if (result['2xx'] !== JOBS) throw new Error(`${JOBS - result['2xx']} submits were not accepted`);
+}
+
+/**
+ * A worker alone: the queue is filled with `JOBS` jobs while the worker is stopped (SIGSTOP), then timed
+ * as it empties it. What the worker's own chain (take, run, store, complete) does, without the
+ * submitting side on the same cores, as when the api and the GPU worker run on different machines.
+ */
+async function drain(redis: Redis, queue: string, worker: number, fill: () => Promise<void>): Promise<Run> {
+  process.kill(worker, 'SIGSTOP');
+  try {
+    await fill();
+  } catch (error) {
+    process.kill(worker, 'SIGCONT');
+    throw error;
+  }
+  return timed(redis, queue, { worker }, async () => void process.kill(worker, 'SIGCONT'));
 }
 
 /** Idle submit → result latencies (ms): POST, then GET ?wait until the result is there, one at a time. */
@@ -165,6 +178,19 @@ function throughputFigures(kalium: Run[], bare: Run[]): Figure[] {
   ];
 }
 
+function drainFigure(kalium: Run[], bare: Run[]): Figure {
+  const ratios = kalium.map((run, i) => run.jobsPerSecond / bare[i]!.jobsPerSecond);
+  const rates = (runs: Run[]) => runs.map((run) => run.jobsPerSecond.toFixed(0)).join(', ');
+  const cpu = (runs: Run[]) => us(median(runs.map((run) => run.cpu.worker!)));
+  return {
+    name: 'worker alone, draining a full queue: kalium worker vs bare BullMQ worker (jobs/s)',
+    ratio: median(ratios),
+    detail:
+      `median of ${DRAIN_ROUNDS} paired rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}); kalium ${rates(kalium)} jobs/s, ` +
+      `bare ${rates(bare)} jobs/s; worker CPU per job kalium ${cpu(kalium)}, bare ${cpu(bare)} (${JOBS} jobs queued while the worker was stopped)`,
+  };
+}
+
 const bench: Bench = async () => {
   const redis = await startRedis();
   const env = { REDIS_URL: redis.url, LOG_LEVEL: 'info', RESULT_TTL: '3600', QUEUE_MAX: '1000000' };
@@ -184,17 +210,25 @@ const bench: Bench = async () => {
   try {
     await waitReady(api.url);
     const bareBullmq = await startBareBullmq(redis.url, client);
+    const pids = { api: api.child.pid!, worker: worker.child.pid! };
+    const kaliumPath = () => timed(client, `${PREFIX}:jobs`, pids, () => submitOverHttp(api));
+    const barePath = () => timed(client, '{bare}:jobs', { worker: bareBullmq.pid }, bareBullmq.add);
     const kalium: Run[] = [];
     const bare: Run[] = [];
+    const drains: Record<'kalium' | 'bare', Run[]> = { kalium: [], bare: [] };
     try {
       // Warm-up of both sides: JIT, connections, scripts loaded.
-      await kaliumPath(api, worker, client);
-      await bareBullmq.run();
+      await kaliumPath();
+      await barePath();
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate who goes first, so a busy patch of the machine hits both sides of a pair.
-        if (round % 2 === 0) kalium.push(await kaliumPath(api, worker, client));
-        bare.push(await bareBullmq.run());
-        if (round % 2 === 1) kalium.push(await kaliumPath(api, worker, client));
+        if (round % 2 === 0) kalium.push(await kaliumPath());
+        bare.push(await barePath());
+        if (round % 2 === 1) kalium.push(await kaliumPath());
+      }
+      for (let round = 0; round < DRAIN_ROUNDS; round++) {
+        drains.kalium.push(await drain(client, `${PREFIX}:jobs`, pids.worker, () => submitOverHttp(api)));
+        drains.bare.push(await drain(client, '{bare}:jobs', bareBullmq.pid, bareBullmq.add));
       }
     } finally {
       await bareBullmq.stop();
@@ -207,6 +241,7 @@ const bench: Bench = async () => {
     const batchRatios = batching.map((run) => run.batched / run.unbatched);
     return [
       ...throughputFigures(kalium, bare),
+      drainFigure(drains.kalium, drains.bare),
       {
         name: 'idle submit → result latency',
         detail: `p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms over ${latencies.length} jobs (POST, then GET /jobs/:id?wait; SPEC p50 <= 5 ms)`,
