@@ -2,7 +2,7 @@
 // GET /jobs/:id/events streams progress then the end as Server-Sent Events.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getJob, readEvents, startStack, submit, waitForStatus, type JobStack } from '../helpers/job-stack.ts';
+import { getJob, PREFIX, readEvents, startStack, submit, waitForStatus, type JobStack } from '../helpers/job-stack.ts';
 
 let stack: JobStack;
 
@@ -52,6 +52,31 @@ test.serial('a long-poll does not poll Redis while it waits', async (t) => {
   // 4 s as for 0.5 s (a poll every few ms would add hundreds).
   t.true(long - short <= 2, `${short} Redis commands for a 0.5 s long-poll, ${long} for a 4 s one`);
 });
+
+test.serial('a job’s notices reach only the api processes waiting on it, and only while they wait', async (t) => {
+  const client = stack.redis.client();
+  const listeners = async (id: string) => ((await client.call('PUBSUB', 'NUMSUB', `${PREFIX}:job-notices:${id}`)) as [string, number])[1];
+  // Nobody waits: the worker announces the result to no one (no api process is woken for it).
+  const unwatched = await submit(stack.api.url, '/echo', {});
+  await waitForStatus(stack.api.url, unwatched, ['succeeded']);
+  t.is(await listeners(unwatched), 0);
+  // A long-poll listens on its job's channel while it waits, and stops when it answers.
+  const id = await submit(stack.api.url, '/gpu', { ms: 1500 });
+  const polled = getJob(stack.api.url, id, '?wait=30');
+  t.is(await reads(() => listeners(id), 1), 1);
+  t.is((await polled).body.status, 'succeeded');
+  t.is(await reads(() => listeners(id), 0), 0);
+});
+
+/** Reads every 20 ms until `read` gives `want` or a second has passed; the last value read. */
+async function reads<T>(read: () => Promise<T>, want: T): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 50 && value !== want; i++) {
+    await sleep(20);
+    value = await read();
+  }
+  return value;
+}
 
 test.serial('events: progress as it changes, then the end with the job’s body, then the stream ends', async (t) => {
   const id = await submit(stack.api.url, '/gpu', { ms: 600 });

@@ -19,10 +19,10 @@ const KEEP_ALIVE_MS = 15_000;
 export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: JobWatcher): Promise<void> {
   const id = String(ctx.params.id);
   if (!isJobId(id)) throw errors.invalidJobId(id);
-  await onBackend(() => watcher.ready());
   const subscription = watcher.subscribe(id);
   let first: JobBody | undefined;
   try {
+    await onBackend(() => subscription.ready);
     first = await jobs.read(id);
   } catch (error) {
     subscription.close();

@@ -12,7 +12,7 @@ import type { ApiPart } from './server.ts';
  */
 export function jobsApiPart(runtime: Runtime, hooks: readonly JobHooks[] = []): ApiPart {
   const jobs = new JobQueue(runtime, hooks);
-  const watcher = new JobWatcher(runtime.connection('blocking'), runtime.keys.jobNotices, runtime.logger);
+  const watcher = new JobWatcher(runtime.connection('blocking'), runtime.keys.jobNotices);
   runtime.setQueueCounts(() => jobs.counts());
   runtime.queues.register(jobs.queue); // the dashboard shows it; /metrics reads its depth at each scrape
   runtime.onClose('job queue', () => jobs.close());

@@ -4,7 +4,7 @@
 -- ARGV[1] the cancel record (JSON) the marker keeps
 -- ARGV[2] the marker's time-to-live in seconds (RESULT_TTL)
 -- ARGV[3] the channel workers listen on for cancels
--- ARGV[4] the channel api processes listen on for job notices
+-- ARGV[4] the job's notice channel (api processes watching the job listen on it)
 -- ARGV[5] the job id (published to workers)
 -- ARGV[6] the notice (JSON) published to watchers
 -- Returns 1 when canceled now, 0 when the job already has a result (it succeeded), 2 when it was

@@ -49,7 +49,7 @@ export async function cancelJob(context: JobsContext, id: string, read: (id: str
       JSON.stringify(record),
       String(context.resultTtlSeconds),
       keys.jobCancels,
-      keys.jobNotices,
+      keys.jobNotices(id),
       id,
       encodeNotice({ id, type: 'changed' }),
     ),

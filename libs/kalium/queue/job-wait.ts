@@ -7,16 +7,16 @@ import { isJobId } from './job-ids.ts';
 
 /**
  * The job's body once it has ended, or as it is after `ms`: a long-poll that reads the job again only
- * when a notice about it arrives (subscribed before each re-read), never on a timer.
+ * when a notice about it arrives (its channel subscribed before the first read), never on a timer.
  * Undefined when the job is unknown or expired.
  */
 export async function waitForJob(jobs: JobQueue, watcher: JobWatcher, id: string, ms: number, signal: AbortSignal): Promise<JobBody | undefined> {
   if (ms <= 0) return jobs.read(id);
   const deadline = Date.now() + ms;
   if (!isJobId(id)) throw errors.invalidJobId(id);
-  await onBackend(() => watcher.ready());
   const subscription = watcher.subscribe(id);
   try {
+    await onBackend(() => subscription.ready);
     for (;;) {
       const body = await jobs.read(id);
       const left = deadline - Date.now();

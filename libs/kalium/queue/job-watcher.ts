@@ -1,5 +1,4 @@
 import type { RedisClient } from '../redis/connection.ts';
-import type { Logger } from '../log/logger.ts';
 import { decodeNotice, type JobNotice } from './job-notices.ts';
 
 /** A notice about the watched job, or undefined: "notices may have been lost (reconnect): re-read". */
@@ -8,13 +7,19 @@ type Pending = JobNotice | undefined;
 /** Notices a slow reader may have pending at most; the oldest progress ones go first. */
 const MAX_PENDING = 64;
 
-/** The notices about one job since its watcher started; read them with `wait()` then `drain()`. */
+/**
+ * The notices about one job since its watcher started; wait for `ready`, read the job, then `wait()`
+ * and `drain()`.
+ */
 export class JobSubscription {
+  /** Resolves once Redis has confirmed the job's channel: notices published from then on arrive. */
+  readonly ready: Promise<void>;
   #pending: Pending[] = [];
   #wake: (() => void) | undefined;
   readonly #stop: () => void;
 
-  constructor(stop: () => void) {
+  constructor(ready: Promise<void>, stop: () => void) {
+    this.ready = ready;
     this.#stop = stop;
   }
 
@@ -56,48 +61,60 @@ export class JobSubscription {
   }
 }
 
+/** The watchers of one job in this process, and its channel's subscription. */
+interface Watched {
+  readonly subscriptions: Set<JobSubscription>;
+  readonly subscribed: Promise<void>;
+}
+
 /**
- * One pub/sub subscription per api process to the app's job notices, fanned out to the requests
- * watching a job (long-polls, event streams). A request subscribes before it re-reads the job's state,
- * so a change after that read always reaches it; after a reconnect every subscription gets an
- * "re-read" entry, since notices published meanwhile are gone.
+ * The api process's subscriptions to job notices, fanned out to the requests watching a job (long-polls,
+ * event streams). Each job has its own channel, subscribed while someone here watches the job: a job
+ * nobody waits on wakes no api process, however many replicas run. A request waits for its channel's
+ * subscription before it re-reads the job's state, so a change after that read always reaches it; after
+ * a reconnect (ioredis subscribes again) every watcher gets a "re-read" entry, since notices published
+ * meanwhile are gone.
  */
 export class JobWatcher {
-  readonly #subscriptions = new Map<string, Set<JobSubscription>>();
+  /** By channel. */
+  readonly #watched = new Map<string, Watched>();
   readonly #subscriber: RedisClient;
-  readonly #subscribed: Promise<void>;
+  readonly #channel: (id: string) => string;
   #closed = false;
 
-  constructor(subscriber: RedisClient, channel: string, logger: Logger) {
+  constructor(subscriber: RedisClient, channel: (id: string) => string) {
     this.#subscriber = subscriber;
-    subscriber.on('message', (_channel: string, message: string) => {
-      const notice = decodeNotice(message);
-      if (notice) this.#push(notice.id, notice);
+    this.#channel = channel;
+    subscriber.on('message', (channel: string, message: string) => {
+      const watched = this.#watched.get(channel);
+      const notice = watched && decodeNotice(message);
+      if (notice) this.#push(watched, notice);
     });
     let connectedBefore = false;
     subscriber.on('ready', () => {
-      if (connectedBefore) for (const id of [...this.#subscriptions.keys()]) this.#push(id, undefined);
+      if (connectedBefore) for (const watched of [...this.#watched.values()]) this.#push(watched, undefined);
       connectedBefore = true;
     });
-    this.#subscribed = subscriber.subscribe(channel).then(() => undefined);
-    this.#subscribed.catch((error: unknown) => logger.warn({ err: error }, 'could not subscribe to job notices; will retry on reconnect'));
   }
 
-  /** Resolves once the subscription is in place (callers bound the wait). */
-  ready(): Promise<void> {
-    return this.#subscribed;
-  }
-
-  /** Starts collecting notices about one job. Close the subscription when done. */
+  /** Starts collecting notices about one job (wait for its `ready`). Close the subscription when done. */
   subscribe(id: string): JobSubscription {
-    let set = this.#subscriptions.get(id);
-    if (!set) this.#subscriptions.set(id, (set = new Set()));
-    const subscriptions = set;
-    const subscription = new JobSubscription(() => {
-      subscriptions.delete(subscription);
-      if (subscriptions.size === 0 && this.#subscriptions.get(id) === subscriptions) this.#subscriptions.delete(id);
+    const channel = this.#channel(id);
+    let watched = this.#watched.get(channel);
+    if (!watched) {
+      const subscribed = this.#closed ? Promise.resolve() : this.#subscriber.subscribe(channel).then(() => undefined);
+      subscribed.catch(() => undefined); // the waiting request answers 503; the next watcher subscribes again
+      watched = { subscriptions: new Set(), subscribed };
+      this.#watched.set(channel, watched);
+    }
+    const entry = watched;
+    const subscription = new JobSubscription(entry.subscribed, () => {
+      entry.subscriptions.delete(subscription);
+      if (entry.subscriptions.size > 0 || this.#watched.get(channel) !== entry) return;
+      this.#watched.delete(channel);
+      if (!this.#closed) this.#subscriber.unsubscribe(channel).catch(() => undefined);
     });
-    subscriptions.add(subscription);
+    entry.subscriptions.add(subscription);
     if (this.#closed) subscription.push(undefined);
     return subscription;
   }
@@ -106,11 +123,11 @@ export class JobWatcher {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const id of [...this.#subscriptions.keys()]) this.#push(id, undefined);
+    for (const watched of [...this.#watched.values()]) this.#push(watched, undefined);
     this.#subscriber.disconnect();
   }
 
-  #push(id: string, notice: Pending): void {
-    for (const subscription of [...(this.#subscriptions.get(id) ?? [])]) subscription.push(notice);
+  #push(watched: Watched, notice: Pending): void {
+    for (const subscription of [...watched.subscriptions]) subscription.push(notice);
   }
 }

@@ -21,8 +21,12 @@ export interface AppKeys {
   readonly jobQueue: string;
   /** A canceled job's marker: a string (JSON) holding when it was canceled and what the job was. */
   jobCanceled(jobId: string): string;
-  /** Pub/sub channel telling api processes a job progressed or changed state (messages: JSON notices). */
-  readonly jobNotices: string;
+  /**
+   * Pub/sub channel telling api processes that a job progressed or changed state (messages: JSON
+   * notices). One per job: only the api processes watching that job (long-polls, event streams)
+   * subscribe, and only while they watch, so a job nobody waits on wakes no api process.
+   */
+  jobNotices(jobId: string): string;
   /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
   readonly jobCancels: string;
   /** The response cache of the app's handler routes. */
@@ -66,7 +70,7 @@ export function appKeys(app: string): AppKeys {
     webhookAttempted: `${prefix}:webhook:attempted`,
     jobQueue: 'jobs',
     jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
-    jobNotices: `${prefix}:job-notices`,
+    jobNotices: (jobId) => `${prefix}:job-notices:${jobId}`,
     jobCancels: `${prefix}:job-cancels`,
     routeCache: cacheKeys(`${prefix}:cache:route:`),
     appCache: cacheKeys(`${prefix}:cache:app:`),

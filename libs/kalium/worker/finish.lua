@@ -3,7 +3,7 @@
 -- KEYS[2] the job's result key in the app's Store
 -- ARGV[1] the result (JSON)
 -- ARGV[2] its time-to-live in seconds (RESULT_TTL)
--- ARGV[3] the channel api processes listen on for job notices
+-- ARGV[3] the job's notice channel (api processes watching the job listen on it)
 -- ARGV[4] the notice (JSON) to publish once the result is stored
 -- Returns 1 when stored, 0 when a result was already there (an earlier run of the job stored it and is
 -- kept), -1 when the job was canceled (nothing is stored).

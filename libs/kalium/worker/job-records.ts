@@ -71,7 +71,7 @@ export class JobRecords {
   async store(id: string, json: string): Promise<Stored> {
     const notice = encodeNotice({ id, type: 'changed' });
     this.#coalesce();
-    const outcome = await this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices, notice);
+    const outcome = await this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices(id), notice);
     return outcome === 1 ? 'stored' : outcome === 0 ? 'kept-earlier' : 'canceled';
   }
 
@@ -82,7 +82,7 @@ export class JobRecords {
 
   /** Tells api processes about a job; fire and forget (notices are hints). */
   notice(notice: JobNotice): void {
-    this.#redis.publish(this.#keys.jobNotices, encodeNotice(notice)).catch((error: unknown) => {
+    this.#redis.publish(this.#keys.jobNotices(notice.id), encodeNotice(notice)).catch((error: unknown) => {
       this.#logger.debug({ err: error, jobId: notice.id }, 'could not publish a job notice');
     });
   }
