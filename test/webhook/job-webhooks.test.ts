@@ -59,6 +59,20 @@ test.serial('by default the ending is delivered once: the GET /jobs/:id body plu
   t.like(payload!.webhook, { url: receiver.url, events: ['succeeded', 'failed', 'canceled'] });
 });
 
+test.serial('a worker told to stop (SIGTERM) mid-job finishes the job and still queues its webhook before it exits', async (t) => {
+  const receiver = await startReceiver();
+  t.teardown(() => receiver.close());
+  const worker = stack.workers.at(-1)!;
+  const id = await submit(stack.api.url, '/gpu', { ms: 800 }, { 'X-Webhook-Url': receiver.url });
+  await waitForStatus(stack.api.url, id, ['running']);
+  worker.child.kill('SIGTERM');
+  t.is(await worker.exited, 0);
+  t.is((await getJob(stack.api.url, id)).body.status, 'succeeded');
+  await stack.startWorker(); // delivers what the stopped worker queued
+  await eventually(() => receiver.requests.length > 0);
+  t.deepEqual(payloads(t, receiver).map((payload) => [payload.event, payload.id]), [['succeeded', id]]);
+});
+
 test.serial('X-Webhook-Events picks the events: started, each progress and the ending', async (t) => {
   const receiver = await startReceiver();
   t.teardown(() => receiver.close());

@@ -41,6 +41,13 @@ export class JobWorker {
   #closing: Promise<void> | undefined;
   /** The job (or batch) being processed, until the processor returns. */
   #current: Promise<unknown> | undefined;
+  /**
+   * What is left to do after BullMQ recorded a job's end (notices, metrics, the log line, hooks), kept
+   * until the next job's commands have left: see #afterEnd.
+   */
+  #endings: Array<() => Promise<void>> = [];
+  /** Endings running now, awaited by close(). */
+  readonly #ending = new Set<Promise<void>>();
   readonly #logError: (error: Error) => void;
 
   constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
@@ -97,6 +104,7 @@ export class JobWorker {
       this.#state = 'stopping';
       const steps: Array<[string, () => Promise<void> | void]> = [
         ['queue worker (finishing the running job)', () => this.#worker.close()],
+        ['last jobs’ logs, metrics and hooks', () => this.#runEndings()],
         ['batch collector', () => this.#collector.close()],
         ['GPU lease', () => this.#deps.gpu.close()],
         ['cancel listener', () => this.#deps.running.close()],
@@ -131,6 +139,9 @@ export class JobWorker {
     this.#current = current;
     void current.then(() => {
       if (this.#current === current) this.#current = undefined;
+      // The job's result (sent by runJobs) leaves at the next setImmediate, BullMQ's completion of it
+      // in the same write; what the previous job left to do runs right after, while Redis works.
+      setImmediate(() => void this.#runEndings());
     });
     return running;
   }
@@ -189,11 +200,35 @@ export class JobWorker {
     }
   }
 
+  /**
+   * Queues a job's ending. BullMQ reports the end with the reply that hands over the next job, so
+   * doing it at once would delay that job: it waits until the next job's commands have been sent
+   * (see #process), or, when no job follows, for the next turn of the event loop.
+   */
+  #afterEnd(job: Job<JobData>, reported: Outcome): void {
+    this.#endings.push(() => this.#ended(job, reported));
+    setImmediate(() => {
+      if (!this.#current) void this.#runEndings();
+    });
+  }
+
+  /** Runs the queued endings, in order; resolves once they (and any still running) are done. */
+  async #runEndings(): Promise<void> {
+    const endings = this.#endings;
+    this.#endings = [];
+    for (const ending of endings) {
+      const running = ending().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'error after a job ended'));
+      this.#ending.add(running);
+      void running.finally(() => this.#ending.delete(running));
+    }
+    await Promise.all(this.#ending);
+  }
+
   #listen(): void {
     const { logger, records } = this.#deps;
-    this.#worker.on('completed', (job) => void this.#ended(job, this.#outcomes.get(job) ?? { status: 'succeeded', result: null }));
+    this.#worker.on('completed', (job) => this.#afterEnd(job, this.#outcomes.get(job) ?? { status: 'succeeded', result: null }));
     this.#worker.on('failed', (job, error) => {
-      if (job) void this.#ended(job, this.#outcomes.get(job) ?? { status: 'failed', message: error.message, retry: false });
+      if (job) this.#afterEnd(job, this.#outcomes.get(job) ?? { status: 'failed', message: error.message, retry: false });
     });
     this.#worker.on('stalled', (jobId) => {
       logger.warn({ jobId }, 'a job’s worker stopped renewing its lock (it died?); the job goes back to the queue');
