@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
-import { writeCoalescer } from '../redis/write-coalescing.ts';
+import { afterNextWrite, writeCoalescer } from '../redis/write-coalescing.ts';
 import { readLua } from '../redis/lua.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
 
@@ -41,6 +41,19 @@ export class JobRecords {
     this.#resultTtl = resultTtlSeconds;
     this.#logger = logger;
     this.#coalesce = writeCoalescer(redis);
+  }
+
+  /**
+   * Sends what goes out on the records' connection (these records and BullMQ's commands, see
+   * JobWorker) until the next setImmediate in one write.
+   */
+  coalesce(): void {
+    this.#coalesce();
+  }
+
+  /** Runs `fn` once the pending write of the records' connection has left (see afterNextWrite). */
+  afterWrite(fn: () => void): void {
+    afterNextWrite(this.#redis, fn);
   }
 
   /**

@@ -139,9 +139,6 @@ export class JobWorker {
     this.#current = current;
     void current.then(() => {
       if (this.#current === current) this.#current = undefined;
-      // The job's result (sent by runJobs) leaves at the next setImmediate, BullMQ's completion of it
-      // in the same write; what the previous job left to do runs right after, while Redis works.
-      setImmediate(() => void this.#runEndings());
     });
     return running;
   }
@@ -153,7 +150,11 @@ export class JobWorker {
       throw new UnrecoverableError(`This app has no background route ${job.name} (was the job queued by another version of the app?).`);
     }
     const claimed: Claimed[] = [{ job, token }, ...(await this.#collector.collect(route, takenAt))];
-    const outcomes = await runJobs(route, claimed, this.#deps);
+    const running = runJobs(route, claimed, this.#deps);
+    // runJobs has corked the connection: a quick job's result and BullMQ's completion of it leave in
+    // one write. What the previous job left to do runs right after that write, while Redis works.
+    this.#deps.records.afterWrite(() => void this.#runEndings());
+    const outcomes = await running;
     await Promise.all(claimed.slice(1).map((more, i) => this.#finishByHand(more, outcomes[i + 1]!)));
     const outcome = outcomes[0]!;
     this.#outcomes.set(job, outcome);
@@ -203,7 +204,7 @@ export class JobWorker {
   /**
    * Queues a job's ending. BullMQ reports the end with the reply that hands over the next job, so
    * doing it at once would delay that job: it waits until the next job's commands have been sent
-   * (see #process), or, when no job follows, for the next turn of the event loop.
+   * (see #run), or, when no job follows, for the next turn of the event loop.
    */
   #afterEnd(job: Job<JobData>, reported: Outcome): void {
     this.#endings.push(() => this.#ended(job, reported));

@@ -72,10 +72,12 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
  */
 async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]> {
   const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 || !deps.running.hearsAllCancelsOf(job.timestamp));
-  const [read] = await Promise.all([
-    toRead.length > 0 ? deps.records.precheck(toRead.map((run) => run.id)) : [],
-    new Promise((resolve) => setImmediate(resolve)),
-  ]);
+  const turn = new Promise((resolve) => setImmediate(resolve));
+  // The jobs then run inside that turn's setImmediate; a write corked now leaves right after it, so a
+  // quick job's result and BullMQ's completion go out in that same phase of the event loop rather
+  // than one loop later (a write corked from inside a setImmediate waits for the next one).
+  deps.records.coalesce();
+  const [read] = await Promise.all([toRead.length > 0 ? deps.records.precheck(toRead.map((run) => run.id)) : [], turn]);
   return runs.map((run) => {
     const i = toRead.indexOf(run);
     if (i >= 0) return read[i]!;
