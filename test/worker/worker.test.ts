@@ -4,6 +4,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getJob, post, PREFIX, startStack, submit, until, waitForStatus } from '../helpers/job-stack.ts';
+import { sampleValue, scrape } from '../helpers/prometheus.ts';
 
 test.serial('a sync gpu request gets 423 while the worker holds the GPU lease; gpu=false routes still answer', async (t) => {
   const stack = await startStack();
@@ -18,6 +19,23 @@ test.serial('a sync gpu request gets 423 while the worker holds the GPU lease; g
   await waitForStatus(stack.api.url, id, ['succeeded']);
   await until(async () => (await post(stack.api.url, '/sync')).status === 200, 5000, 'the lease is released after the job');
   t.pass();
+});
+
+test.serial('back-to-back gpu jobs keep the GPU lease between them; it is freed just after the last one', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const { url } = await stack.workers[0]!.waitForLog((line) => line.msg === 'worker metrics listening');
+  const client = stack.redis.client();
+  const lease = `${PREFIX}:gpu:default`;
+  await client.set(lease, 'held-by-the-test', 'PX', 30_000); // the jobs queue up behind it
+  const ids = await Promise.all(Array.from({ length: 20 }, () => submit(stack.api.url, '/gpu', { ms: 1 })));
+  await client.del(lease);
+  for (const id of ids) await waitForStatus(stack.api.url, id, ['succeeded']);
+  const finished = Date.now();
+  await until(async () => (await client.exists(lease)) === 0, 5000, 'the lease freed after the last job');
+  t.true(Date.now() - finished < 1000, 'freed within a second of the last job');
+  const taken = sampleValue(await scrape(`${String(url)}/metrics`), 'kalium_gpu_lease_wait_seconds_count', { role: 'worker' });
+  t.true(taken !== undefined && taken <= 3, `the worker took the lease ${taken} times for 20 back-to-back jobs`);
 });
 
 test.serial('the worker waits for a lease held elsewhere instead of failing the job; init ran once', async (t) => {

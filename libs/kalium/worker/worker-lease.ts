@@ -15,6 +15,12 @@ const RETRY_MS = 500;
  */
 export const LEASE_LINGER_MS = 5;
 
+/** The lease as the worker holds it, and what stops keeping it (renewal, metrics) once freed. */
+interface Held {
+  hold: LeaseHold;
+  stop: () => void;
+}
+
 /** The GPU lease as one gpu job (or batch) holds it. */
 export interface WorkerLease {
   /** Done with the GPU for this job: kept for the next job if one starts within the linger time. */
@@ -30,7 +36,13 @@ export class WorkerGpu {
   readonly #runtime: Runtime;
   readonly #keeper: LockKeeper;
   readonly #logger: Logger;
-  #lingering: { hold: LeaseHold; timer: NodeJS.Timeout; stop: () => void } | undefined;
+  #lingering: Held | undefined;
+  /**
+   * Frees a lingering lease LEASE_LINGER_MS after its last job. One timer, re-armed (`refresh()`) at each
+   * job's end; taking the lease for the next job leaves it running and clears `#lingering` instead,
+   * so a busy worker allocates no timer per job.
+   */
+  #lingerTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(runtime: Runtime, keeper: LockKeeper, logger: Logger) {
@@ -46,7 +58,6 @@ export class WorkerGpu {
   async take(stop: { readonly signal: AbortSignal }): Promise<WorkerLease | undefined> {
     const kept = this.#lingering;
     this.#lingering = undefined;
-    if (kept) clearTimeout(kept.timer);
     const held = kept ?? (await this.#acquire(stop.signal));
     if (!held) return undefined;
     const ended = this.#runtime.gpuStats.start();
@@ -64,10 +75,11 @@ export class WorkerGpu {
   /** Frees a lease kept for a next job. Idempotent. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#lingerTimer);
     this.#free();
   }
 
-  async #acquire(signal: AbortSignal): Promise<{ hold: LeaseHold; stop: () => void } | undefined> {
+  async #acquire(signal: AbortSignal): Promise<Held | undefined> {
     const runtime = this.#runtime;
     const waited = runtime.metrics.leaseWait.startTimer({ role: 'worker' });
     let hold: LeaseHold | undefined;
@@ -92,17 +104,18 @@ export class WorkerGpu {
     };
   }
 
-  #linger(held: { hold: LeaseHold; stop: () => void }): void {
+  #linger(held: Held): void {
     this.#free();
-    this.#lingering = { ...held, timer: setTimeout(() => this.#free(), LEASE_LINGER_MS) };
-    if (this.#closed) this.#free();
+    this.#lingering = held;
+    if (this.#closed) return this.#free();
+    if (this.#lingerTimer) this.#lingerTimer.refresh();
+    else this.#lingerTimer = setTimeout(() => this.#free(), LEASE_LINGER_MS);
   }
 
   #free(): void {
     const lingering = this.#lingering;
     this.#lingering = undefined;
     if (!lingering) return;
-    clearTimeout(lingering.timer);
     lingering.stop();
     void lingering.hold.release();
   }
