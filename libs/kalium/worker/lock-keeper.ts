@@ -62,7 +62,9 @@ export class LockKeeper {
     this.#thread.unref();
     this.#thread.on('error', (error) => logger.error({ err: error }, 'lock keeper thread failed; locks are no longer renewed'));
     this.#thread.on('message', (message: { op: string; id: number }) => {
+      // An entry no longer kept was released while the thread renewed it (its job had just ended).
       const what = this.#entries.get(message.id)?.what;
+      if (what === undefined) return;
       if (message.op === 'lost') logger.warn({ what }, 'a lock was lost while held (it lapsed, or another took it)');
       if (message.op === 'expired') logger.warn({ what }, 'stopped renewing a lock past its job’s timeout');
     });
