@@ -36,6 +36,29 @@ test.serial('a background request answers 202 with SPEC’s body once the job is
   t.true(ttl > 100 && ttl <= 120, `result TTL ${ttl} s follows RESULT_TTL`);
 });
 
+test.serial('the handler gets the request body byte for byte (JSON, text, binary); Redis keeps a JSON body once', async (t) => {
+  const sent = async (body: Buffer | string, type: string) => {
+    const res = await fetch(`${stack.api.url}/body`, { method: 'POST', body, headers: { 'content-type': type } });
+    t.is(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    return { id, result: (await getJob(stack.api.url, id, '?wait=10')).body.result as { bytes: string; json: unknown } };
+  };
+  const pretty = '{\n  "text": "caf\u00e9 \u2603",\n  "n": 1.50\n}';
+  const json = await sent(pretty, 'application/json');
+  t.is(Buffer.from(json.result.bytes, 'base64').toString('utf8'), pretty, 'the bytes as sent, spaces included');
+  t.deepEqual(json.result.json, { text: 'café ☃', n: 1.5 });
+  const text = await sent('just words', 'text/plain');
+  t.deepEqual(text.result, { bytes: Buffer.from('just words').toString('base64'), json: null });
+  const binary = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x80, 0x7d]); // not UTF-8
+  t.deepEqual((await sent(binary, 'application/octet-stream')).result, { bytes: binary.toString('base64'), json: null });
+
+  // A large JSON body is kept in the job once (not as base64 bytes and parsed JSON both).
+  const big = JSON.stringify({ prompt: 'x'.repeat(100_000) });
+  const { id } = await sent(big, 'application/json');
+  const data = await stack.redis.client().hget(`${PREFIX}:jobs:${id}`, 'data');
+  t.true(data!.length < big.length * 1.2, `${data!.length} bytes of job data for a ${big.length}-byte body`);
+});
+
 test.serial('a failing handler fails the job with its message only, after the route’s attempts', async (t) => {
   const id = await submit(stack.api.url, '/fails');
   const failed = await waitForStatus(stack.api.url, id, ['failed']);

@@ -1,12 +1,20 @@
-/** The plain-data form of a request: what a background job carries through Redis. */
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * The plain-data form of a request: what a background job carries through Redis. The body is kept
+ * once: as `text` when it is valid UTF-8 (as JSON bodies are), with `isJson` when the api parsed it as JSON
+ * (the worker parses it again); otherwise base64-encoded in `body`, with `json` (the form older apis
+ * wrote for every body, which kept a JSON body twice: as base64 bytes and parsed).
+ */
 export interface RequestData {
   id: string;
   path: string;
   method: string;
   headers: Record<string, string>;
   query: Record<string, string | string[]>;
-  /** The raw body, base64-encoded. */
-  body: string;
+  text?: string;
+  isJson?: boolean;
+  body?: string;
   json?: unknown;
 }
 
@@ -46,19 +54,16 @@ export class Request {
   }
 
   toData(): RequestData {
-    return {
-      id: this.id,
-      path: this.path,
-      method: this.method,
-      headers: this.headers,
-      query: this.query,
-      body: this.body.toString('base64'),
-      json: this.json,
-    };
+    const { id, path, method, headers, query, body, json } = this;
+    if (!isUtf8(body)) return { id, path, method, headers, query, body: body.toString('base64'), json };
+    const data: RequestData = { id, path, method, headers, query, text: body.toString('utf8') };
+    if (json !== undefined) data.isJson = true;
+    return data;
   }
 
   static fromData(data: RequestData, signal?: AbortSignal | { readonly signal: AbortSignal }): Request {
-    const { id, path, method, headers, query, json } = data;
-    return new Request({ id, path, method, headers, query, json, body: Buffer.from(data.body, 'base64'), signal });
+    const { id, path, method, headers, query, text } = data;
+    if (text === undefined) return new Request({ id, path, method, headers, query, json: data.json, body: Buffer.from(data.body ?? '', 'base64'), signal });
+    return new Request({ id, path, method, headers, query, json: data.isJson ? JSON.parse(text) : undefined, body: Buffer.from(text, 'utf8'), signal });
   }
 }
