@@ -104,7 +104,7 @@ export class JobWorker {
       this.#state = 'stopping';
       const steps: Array<[string, () => Promise<void> | void]> = [
         ['queue worker (finishing the running job)', () => this.#worker.close()],
-        ['last jobs’ logs, metrics and hooks', () => this.#runEndings()],
+        ['last jobs’ logs, metrics and hooks', () => this.#endingsDone()],
         ['batch collector', () => this.#collector.close()],
         ['GPU lease', () => this.#deps.gpu.close()],
         ['cancel listener', () => this.#deps.running.close()],
@@ -153,7 +153,7 @@ export class JobWorker {
     const running = runJobs(route, claimed, this.#deps);
     // runJobs has corked the connection: a quick job's result and BullMQ's completion of it leave in
     // one write. What the previous job left to do runs right after that write, while Redis works.
-    this.#deps.records.afterWrite(() => void this.#runEndings());
+    this.#deps.records.afterWrite(() => this.#runEndings());
     const outcomes = await running;
     await Promise.all(claimed.slice(1).map((more, i) => this.#finishByHand(more, outcomes[i + 1]!)));
     const outcome = outcomes[0]!;
@@ -209,12 +209,12 @@ export class JobWorker {
   #afterEnd(job: Job<JobData>, reported: Outcome): void {
     this.#endings.push(() => this.#ended(job, reported));
     setImmediate(() => {
-      if (!this.#current) void this.#runEndings();
+      if (!this.#current) this.#runEndings();
     });
   }
 
-  /** Runs the queued endings, in order; resolves once they (and any still running) are done. */
-  async #runEndings(): Promise<void> {
+  /** Starts the queued endings, in order. */
+  #runEndings(): void {
     const endings = this.#endings;
     this.#endings = [];
     for (const ending of endings) {
@@ -222,6 +222,11 @@ export class JobWorker {
       this.#ending.add(running);
       void running.finally(() => this.#ending.delete(running));
     }
+  }
+
+  /** Runs what is queued and resolves once every ending has finished (closing). */
+  async #endingsDone(): Promise<void> {
+    this.#runEndings();
     await Promise.all(this.#ending);
   }
 
