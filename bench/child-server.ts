@@ -58,12 +58,8 @@ export async function startChildServer(
  * 100 there); undefined elsewhere. Unlike req/s, it hardly moves when other work shares the machine.
  */
 export function cpuMicros(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const stat = procFile(pid, 'stat');
+  if (stat === undefined) return undefined;
   // Fields after the parenthesised command name start at field 3; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
@@ -71,12 +67,17 @@ export function cpuMicros(pid: number): number | undefined {
 
 /** A process's resident set size in bytes, from `VmRSS` in /proc (Linux); undefined elsewhere. */
 export function rssBytes(pid: number): number | undefined {
-  let status: string;
+  const status = procFile(pid, 'status');
+  if (status === undefined) return undefined;
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** `/proc/<pid>/<name>` (Linux), or undefined where there is none or the process is gone. */
+function procFile(pid: number, name: string): string | undefined {
   try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
     return undefined;
   }
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  return kb === undefined ? undefined : Number(kb) * 1024;
 }
