@@ -34,8 +34,8 @@ export class ConfigError extends Error {
 }
 
 export const errors = {
-  invalidJson: (cause?: unknown) =>
-    new KaliumError('invalid_json', 400, 'The request body is not valid JSON.', { cause }),
+  invalidJson: (cause?: unknown, message = 'The request body is not valid JSON.') =>
+    new KaliumError('invalid_json', 400, message, { cause }),
   payloadTooLarge: (limit: number) =>
     new KaliumError('payload_too_large', 413, `The request body is over the limit of ${limit} bytes.`),
   notFound: (path: string) => new KaliumError('not_found', 404, `No route for ${path}.`),

@@ -1,6 +1,7 @@
 import getRawBody from 'raw-body';
 import type { Context } from 'koa';
 import { errors, KaliumError } from '../errors/kalium-error.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
@@ -11,7 +12,8 @@ export interface ParsedBody {
 
 /**
  * Reads the whole body up to `limit` bytes (413 past it). A JSON content type must hold valid JSON
- * (400 otherwise); a body without one (curl -d sends form encoding) is parsed as JSON when it is JSON.
+ * (400 otherwise), nested at most MAX_JSON_DEPTH deep (400 `invalid_json` past it); a body without one
+ * (curl -d sends form encoding) is parsed as JSON when it is JSON within that depth, else kept raw.
  */
 export async function readBody(ctx: Context, limit: number): Promise<ParsedBody> {
   let body: Buffer;
@@ -26,18 +28,22 @@ export async function readBody(ctx: Context, limit: number): Promise<ParsedBody>
   if (body.length === 0) return { body, json: undefined };
   const type = ctx.get('content-type');
   if (JSON_TYPE.test(type)) {
+    let json: unknown;
     try {
-      return { body, json: JSON.parse(body.toString('utf8')) };
+      json = JSON.parse(body.toString('utf8'));
     } catch (error) {
       throw errors.invalidJson(error);
     }
+    if (nestsDeeperThan(body)) throw errors.invalidJson(undefined, `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+    return { body, json };
   }
   const first = body[0];
   if (!type || type.startsWith('application/x-www-form-urlencoded') || type.startsWith('text/plain')) {
     // `{` or `[`: worth a try; anything else stays raw.
     if (first === 0x7b || first === 0x5b) {
       try {
-        return { body, json: JSON.parse(body.toString('utf8')) };
+        const json: unknown = JSON.parse(body.toString('utf8'));
+        return { body, json: nestsDeeperThan(body) ? undefined : json };
       } catch {
         return { body, json: undefined };
       }
