@@ -93,3 +93,8 @@ function decode(text: string): string {
     throw new TypeError('the URL\'s user or password has a malformed %-escape');
   }
 }
+
+/** A Redis URL as logs and messages may show it: the password replaced by `[hidden]`. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*:)[^@/]*@/, '//$1[hidden]@');
+}
