@@ -48,6 +48,15 @@ export interface Config {
   metricsPort: number;
   /** How long a closing api waits for in-flight requests. @defaultValue 10000 */
   shutdownTimeoutMs: number;
+  /** Time a client has to send a request's headers before it gets 408 (`HEADERS_TIMEOUT_MS`). @defaultValue 10000 */
+  headersTimeoutMs: number;
+  /**
+   * Time a client has to send a whole request, headers and body, before it gets 408
+   * (`REQUEST_TIMEOUT_MS`; at least HEADERS_TIMEOUT_MS). The handler's own time is not counted. @defaultValue 30000
+   */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (`KEEP_ALIVE_TIMEOUT_MS`). @defaultValue 65000 */
+  keepAliveTimeoutMs: number;
   /** Where `kalium dev` looks for a local Redis, and starts its own when none answers. @defaultValue 6379 */
   devRedisPort: number;
   /**
@@ -109,6 +118,10 @@ const schema = {
   KALIUM_LEASE_TTL_MS: int(500, 3_600_000).default(5000),
   METRICS_PORT: int(0, 65535).default(9100),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  // Longer than common load balancers' idle timeout (60 s), so the balancer closes first, never kalium mid-request.
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(65_000),
   KALIUM_DEV_REDIS_PORT: int(1, 65535).default(6379),
   KALIUM_JOB_LOCK_MS: int(500, 3_600_000).default(15_000),
   KALIUM_STALLED_INTERVAL_MS: int(100, 3_600_000).default(5000),
@@ -136,6 +149,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.REQUEST_TIMEOUT_MS < c.HEADERS_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration: REQUEST_TIMEOUT_MS=${JSON.stringify(String(c.REQUEST_TIMEOUT_MS))}: expected at least HEADERS_TIMEOUT_MS (${c.HEADERS_TIMEOUT_MS}), since the headers are part of the request`,
+    );
+  }
   return {
     redisUrl: c.REDIS_URL,
     host: c.HOST,
@@ -158,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseTtlMs: c.KALIUM_LEASE_TTL_MS,
     metricsPort: c.METRICS_PORT,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
     devRedisPort: c.KALIUM_DEV_REDIS_PORT,
     jobLockMs: c.KALIUM_JOB_LOCK_MS,
     stalledIntervalMs: c.KALIUM_STALLED_INTERVAL_MS,

@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime/runtime.ts';
 import { apiParts } from './api-parts.ts';
+import { answerParserRejections } from './parser-rejections.ts';
 import { createApi, type ApiPart } from './server.ts';
+import { setShutdownSignal } from './shutdown-signal.ts';
 
 export interface ApiServer {
   readonly server: Server;
@@ -14,14 +16,30 @@ export interface ApiServer {
 
 /** Listens on the configured host and port (0: a free one) and serves the app. */
 export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiParts(runtime)): Promise<ApiServer> {
-  const handle = createApi(runtime, parts).callback();
+  const koa = createApi(runtime, parts);
+  const shuttingDown = new AbortController();
+  setShutdownSignal(koa, shuttingDown.signal);
+  const handle = koa.callback();
   const drain = new Drain();
-  const server = createServer((req, res) => {
-    drain.track(res);
-    void handle(req, res);
-  });
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = runtime.config;
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // Node checks for stalled requests on this interval (30 s by default, so a 10 s limit could
+      // take 40): a quarter of the shortest limit keeps the 408 within 25% of it.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+      // Node answers a missing Host with a bare 400 of its own; kalium's host check answers it in its shape.
+      requireHostHeader: false,
+    },
+    (req, res) => {
+      drain.track(res);
+      void handle(req, res);
+    },
+  );
   drain.server = server;
-  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+  answerParserRejections(server, runtime.logger, methodsTaken(runtime));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(runtime.config.port, runtime.config.host, () => {
@@ -40,6 +58,7 @@ export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiPar
       const started = Date.now();
       const inFlight = drain.inFlight;
       const drained = drain.start();
+      shuttingDown.abort(); // long-polls and event streams answer now, so draining need not wait for them
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), runtime.config.shutdownTimeoutMs);
@@ -57,6 +76,13 @@ export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiPar
     return closing;
   };
   return { server, url, close };
+}
+
+/** Every method some route of this api takes, for the `Allow` of a CONNECT (which names no path). */
+function methodsTaken(runtime: Runtime): string[] {
+  const methods = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
+  for (const route of runtime.app.routes) if (route.kind === 'handler') for (const method of route.methods) methods.add(method);
+  return [...methods];
 }
 
 /**

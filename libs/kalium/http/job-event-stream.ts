@@ -7,6 +7,7 @@ import { isFinished, type JobBody } from '../queue/job-body.ts';
 import { isJobId } from '../queue/job-ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { JobSubscription, JobWatcher } from '../queue/job-watcher.ts';
+import { heldRequestSignal, shutdownSignal } from './shutdown-signal.ts';
 
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
@@ -14,7 +15,9 @@ const KEEP_ALIVE_MS = 15_000;
 /**
  * `GET /jobs/:id/events`: Server-Sent Events. A `progress` event with the job's progress, one more at
  * each change, then the job's end (`succeeded`, `failed` or `canceled`, its data the job's body),
- * then the stream ends. A job that has already ended gets just its end.
+ * then the stream ends. A job that has already ended gets just its end. When the api shuts down
+ * first, the stream gets `event: shutdown` (data: the job's id and progress) and ends, so the client
+ * knows to reconnect (to another api) rather than see a cut connection.
  */
 export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: JobWatcher): Promise<void> {
   const id = String(ctx.params.id);
@@ -33,14 +36,14 @@ export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: Job
     throw errors.jobNotFound(id);
   }
   const stream = new PassThrough();
-  const closed = new AbortController();
-  ctx.res.once('close', () => closed.abort());
+  const held = heldRequestSignal(ctx);
+  const shutdown = shutdownSignal(ctx);
   ctx.status = 200;
   ctx.type = 'text/event-stream';
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
   ctx.body = stream;
-  void pump(stream, first, { jobs, id, subscription, closed: closed.signal }).finally(() => {
+  void pump(stream, first, { jobs, id, subscription, held, shutdown }).finally(() => {
     subscription.close();
     stream.end();
   });
@@ -49,14 +52,25 @@ export async function streamJobEvents(ctx: Context, jobs: JobQueue, watcher: Job
 async function pump(
   stream: PassThrough,
   first: JobBody,
-  { jobs, id, subscription, closed }: { jobs: JobQueue; id: string; subscription: JobSubscription; closed: AbortSignal },
+  {
+    jobs,
+    id,
+    subscription,
+    held,
+    shutdown,
+  }: { jobs: JobQueue; id: string; subscription: JobSubscription; held: AbortSignal; shutdown: AbortSignal | undefined },
 ): Promise<void> {
   let body: JobBody | undefined = first;
   let progress = body.progress;
   if (!isFinished(body.status)) send(stream, 'progress', { id, progress });
   while (body && !isFinished(body.status)) {
-    if (!(await subscription.wait(KEEP_ALIVE_MS, closed))) {
-      if (closed.aborted) return;
+    if (shutdown?.aborted) {
+      send(stream, 'shutdown', { id, progress, message: 'The api is shutting down; reconnect to follow the job.' });
+      return;
+    }
+    if (!(await subscription.wait(KEEP_ALIVE_MS, held))) {
+      if (shutdown?.aborted) continue;
+      if (held.aborted) return; // the client left
       stream.write(': keep-alive\n\n');
       continue;
     }

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { errors } from '../errors/kalium-error.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { waitForJob } from '../queue/job-wait.ts';
 import type { JobWatcher } from '../queue/job-watcher.ts';
 import { streamJobEvents } from './job-event-stream.ts';
+import { heldRequestSignal } from './shutdown-signal.ts';
 
 /** Longest `?wait=` a status request may hold, in seconds (SPEC §4). */
 export const MAX_WAIT_SECONDS = 60;
@@ -14,7 +14,8 @@ export function jobRoutes(router: Router, jobs: JobQueue, watcher: JobWatcher): 
   router.get('/jobs/:id', async (ctx) => {
     const id = String(ctx.params.id);
     const waitMs = parseWait(ctx.query.wait) * 1000;
-    const body = waitMs > 0 ? await waitForJob(jobs, watcher, id, waitMs, closedSignal(ctx)) : await jobs.read(id);
+    // A long-poll ends early when the client leaves or the api shuts down: then it answers the job as it is.
+    const body = waitMs > 0 ? await waitForJob(jobs, watcher, id, waitMs, heldRequestSignal(ctx)) : await jobs.read(id);
     if (!body) throw errors.jobNotFound(id);
     ctx.body = body;
   });
@@ -34,11 +35,4 @@ export function parseWait(value: unknown): number {
     throw errors.badRequest(`wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(value)}.`);
   }
   return seconds;
-}
-
-/** Aborts when the client goes away before the answer. */
-function closedSignal(ctx: Context): AbortSignal {
-  const controller = new AbortController();
-  ctx.res.once('close', () => controller.abort());
-  return controller.signal;
 }

@@ -5,6 +5,7 @@ import { errors } from '../errors/kalium-error.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { errorHandler } from './error-handler.ts';
 import { handlerRoute } from './handler-route.ts';
+import { hostHeader } from './host-header.ts';
 import { requestId } from './request-id.ts';
 import { systemRoutes } from './system-routes.ts';
 
@@ -24,12 +25,15 @@ export interface ApiPart {
  */
 export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
   const koa = new Koa();
-  koa.on('error', (error: unknown) => {
+  koa.on('error', (error: NodeJS.ErrnoException) => {
     // Errors after the headers went out (a stream failing mid-way) reach here, not the error handler.
-    runtime.logger.error({ err: error }, 'response failed after it started');
+    // A client that left mid-answer is the client's doing, not a fault of kalium's.
+    if (CLIENT_GONE.has(error.code ?? '')) runtime.logger.info({ code: error.code }, 'client went away mid-response');
+    else runtime.logger.error({ err: error }, 'response failed after it started');
   });
   koa.use(requestId);
   koa.use(errorHandler(runtime.logger, runtime.config.nodeEnv === 'development'));
+  koa.use(hostHeader);
   for (const part of parts) for (const middleware of part.middleware ?? []) koa.use(middleware);
   koa.use(unmatched);
 
@@ -46,12 +50,20 @@ export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
   return koa;
 }
 
-/** Turns what no route answered into SPEC's errors: 404 `not_found`, 405 with `Allow`. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * Turns what no route answered into SPEC's errors: 404 `not_found`, 405 with `Allow`. The router
+ * answers a method it does not know at all (TRACE, PROPFIND, …) with 501; on a path some route
+ * takes that is a 405 like any other method it does not take (SPEC §17), elsewhere a 404.
+ */
 async function unmatched(ctx: Context, next: Next): Promise<void> {
   await next();
   if (ctx.body !== undefined && ctx.body !== null) return;
-  if (ctx.status === 405) {
-    throw errors.methodNotAllowed(ctx.method, String(ctx.response.get('Allow')).split(/,\s*/));
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allowed = String(ctx.response.get('Allow'));
+    if (allowed !== '') throw errors.methodNotAllowed(ctx.method, allowed.split(/,\s*/));
+    throw errors.notFound(ctx.path);
   }
   if (ctx.status === 404) throw errors.notFound(ctx.path);
 }
