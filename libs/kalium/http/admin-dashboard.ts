@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Config } from '../config/config.ts';
-import { KaliumError } from '../errors/kalium-error.ts';
+import { errors, KaliumError } from '../errors/kalium-error.ts';
 import type { QueueRegistry } from '../runtime/queue-registry.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ApiPart } from './server.ts';
@@ -29,7 +29,14 @@ export function adminDashboardPart(runtime: Runtime): ApiPart {
         checkAdminAccess(ctx, runtime.config);
         board ??= loadBoard(runtime.queues);
         board.catch(() => (board = undefined)); // a failed load is retried by the next request
-        await (await board)(ctx, next);
+        // Nothing of kalium's lies past the dashboard, so it gets a `next` that ends the chain: given
+        // kalium's own, a path bull-board does not serve reached kalium's 404, whose throw bull-board's
+        // error handler turned into a 500 (and an error-level log line).
+        await (await board)(ctx, async () => {});
+        if (ctx.body !== undefined && ctx.body !== null) return;
+        const allowed = String(ctx.response.get('Allow'));
+        if (ctx.status === 405 && allowed !== '') throw errors.methodNotAllowed(ctx.method, allowed.split(/,\s*/));
+        throw errors.notFound(ctx.path);
       },
     ],
   };

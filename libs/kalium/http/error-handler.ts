@@ -9,7 +9,7 @@ export interface ErrorBody {
 
 /**
  * Maps anything thrown below it to SPEC's JSON error shape. Messages of errors not meant for the client
- * (unexposed, or not a KaliumError) are replaced and logged; stacks are shown only in development.
+ * (unexposed, or not a KaliumError) are replaced and logged; stacks are shown only on a 5xx in development.
  */
 export function errorHandler(logger: Logger, development: boolean) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
@@ -32,7 +32,8 @@ export function errorHandler(logger: Logger, development: boolean) {
           request_id: String(ctx.state.requestId ?? ''),
         },
       };
-      if (development) body.error.stack = String((error.cause as Error | undefined)?.stack ?? error.stack);
+      // A 4xx is the caller's mistake and the message says it all; a stack there only shows kalium's insides.
+      if (development && error.status >= 500) body.error.stack = String((error.cause as Error | undefined)?.stack ?? error.stack);
       ctx.body = body;
     }
   };

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { KaliumError } from '../errors/kalium-error.ts';
+import type { ErrorBody } from './error-handler.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 /** Health, readiness, potassium's status and warm-up routes: open to load balancers, never auth-gated. */
@@ -8,10 +9,20 @@ export function systemRoutes(router: Router, runtime: Runtime): void {
     ctx.body = { status: 'ok' };
   });
 
+  const readiness = readinessLog(runtime);
   router.get('/readyz', async (ctx) => {
-    if (!runtime.initialized) throw notReady('init has not finished');
-    if (!(await runtime.redisAnswers())) throw notReady('Redis does not answer');
-    ctx.body = { ready: true };
+    const reason = !runtime.initialized ? 'init has not finished' : !(await runtime.redisAnswers()) ? 'Redis does not answer' : undefined;
+    readiness(reason);
+    if (reason === undefined) {
+      ctx.body = { ready: true };
+      return;
+    }
+    // Answered here, not thrown: the error handler would log every probe of an expected state.
+    const error = notReady(reason);
+    ctx.status = error.status;
+    for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+    const body: ErrorBody = { error: { code: error.code, message: error.message, request_id: String(ctx.state.requestId ?? '') } };
+    ctx.body = body;
   });
 
   const status = async (ctx: { body: unknown }) => {
@@ -37,5 +48,19 @@ export function systemRoutes(router: Router, runtime: Runtime): void {
 }
 
 function notReady(reason: string): KaliumError {
-  return new KaliumError('not_ready', 503, `Not ready: ${reason}.`, { headers: { 'Retry-After': '1' } });
+  return new KaliumError('not_ready', 503, `Not ready: ${reason}.`, { expose: true, headers: { 'Retry-After': '1' } });
+}
+
+/**
+ * Logs readiness when it changes, not at every probe: a load balancer probes every few seconds, and
+ * an outage should read as one `not ready` line with its reason, then one `ready`.
+ */
+function readinessLog(runtime: Runtime): (reason: string | undefined) => void {
+  let last: string | undefined | null = null; // null: not probed yet
+  return (reason) => {
+    if (reason === last) return;
+    last = reason;
+    if (reason !== undefined) runtime.logger.warn({ reason }, 'not ready');
+    else runtime.logger.info('ready');
+  };
 }

@@ -10,6 +10,7 @@ import { queueDepthCollector } from '../metrics/queue-depth.ts';
 import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole, type RedisClient } from '../redis/connection.ts';
+import { redactRedisUrl } from '../redis/redis-url.ts';
 import { RedisBackend } from '../store/store.ts';
 import { registerWebhookSender, unregisterWebhookSender } from '../webhook/send-webhook.ts';
 import { WebhookSender } from '../webhook/webhook-sender.ts';
@@ -48,7 +49,11 @@ export class Runtime {
   readonly #initDone = deferred();
   #queueCounts: () => Promise<Record<string, number>> = async () => ({});
 
-  constructor(app: Kalium, config: Config, logger: Logger, options: { processMetrics?: boolean } = {}) {
+  /** What this process is, for messages that differ between an api and a worker. @defaultValue 'api' */
+  readonly role: 'api' | 'worker';
+
+  constructor(app: Kalium, config: Config, logger: Logger, options: { processMetrics?: boolean; role?: 'api' | 'worker' } = {}) {
+    this.role = options.role ?? 'api';
     this.metrics = new Metrics(options);
     this.metrics.onCollect(queueDepthCollector(this.queues, this.metrics, logger));
     this.app = app;
@@ -156,7 +161,11 @@ export class Runtime {
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
     clearTimeout(timer);
-    if (!ready) this.logger.warn('Redis is not answering yet; requests get 503 until it does');
+    if (!ready) {
+      const url = redactRedisUrl(this.redisUrl);
+      const meanwhile = this.role === 'api' ? 'requests that need it get 503 until it does' : 'the worker takes jobs once it does';
+      this.logger.warn({ redisUrl: url }, `Redis at ${url} is not answering yet; ${meanwhile}`);
+    }
   }
 
   /** Whether Redis answers a PING within a second. */
