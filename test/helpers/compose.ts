@@ -1,63 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { parse as parseYaml } from 'yaml';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { CONFIG_VARIABLES } from '../../libs/kalium/config/config.ts';
 import { CLI } from './kalium-process.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** How to get the validator; also what .ci/run runs when it is missing. */
-export const COMPOSE_INSTALL = 'apt-get install -y --no-install-recommends docker-compose';
-
-/** The parts of a resolved compose service the tests read. */
-export interface ComposeService {
-  image?: string;
-  build?: { context: string; dockerfile: string };
-  command?: string[];
-  environment?: Record<string, string | null>;
-  ports?: Array<string | { target: number; published: number }>;
-  depends_on?: Record<string, { condition: string }>;
-  volumes?: Array<string | { type: string; source: string; target: string }>;
-  healthcheck?: { test: string[] };
-  deploy?: { resources?: { reservations?: { devices?: Array<Record<string, unknown>> } } };
-  profiles?: string[];
-}
-
-export interface ComposeConfig {
-  services: Record<string, ComposeService>;
-  volumes?: Record<string, unknown>;
-}
-
-
-
-/**
- * Runs `docker-compose <args>` in the repository root, with none of kalium's variables in its
- * environment but those `given`, so the file's own defaults are what gets resolved.
- * @throws Error saying how to install docker-compose when it is not on PATH.
- */
-export function dockerCompose(args: string[], given: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...CONFIG_VARIABLES, 'REDIS_MAXMEMORY']) delete env[name];
-  Object.assign(env, given);
-  return new Promise((resolve, reject) => {
-    execFile('docker-compose', args, { cwd: ROOT, env, maxBuffer: 10 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-        reject(new Error(`docker-compose is not installed, and it validates docker-compose.yml. Install it with: ${COMPOSE_INSTALL}`));
-      } else if (error) {
-        reject(new Error(`docker-compose ${args.join(' ')} failed: ${stderr || error.message}`));
-      } else {
-        resolve({ stdout, stderr });
-      }
-    });
-  });
-}
-
-/** The compose file(s) as docker-compose resolves them (anchors merged, variables substituted). */
-export async function composeConfig(files: string[] = ['docker-compose.yml'], env: Record<string, string> = {}): Promise<ComposeConfig> {
-  const { stdout } = await dockerCompose([...files.flatMap((file) => ['-f', file]), 'config'], env);
-  return parseYaml(stdout) as ComposeConfig;
-}
+// The compose files are read by compose-file.ts (no compose binary needed); this file runs their
+// services' commands outside Docker.
+export { ROOT, composeConfig, type ComposeConfig, type ComposeService } from './compose-file.ts';
+import { ROOT } from './compose-file.ts';
 
 /** A service's process started outside Docker, with its output parsed line by line. */
 export interface ServiceProcess {
