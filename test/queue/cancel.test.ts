@@ -50,7 +50,8 @@ test.serial('a running job sees job.signal abort when canceled from the api, and
 
   t.is((await waiter).body.status, 'canceled', 'a long-poll ends with the cancel');
   t.deepEqual((await events).events.map((e) => e.event).at(-1), 'canceled', 'an event stream ends with it');
-  await until(async () => (await stack.redis.client().hget(`${PREFIX}:jobs:${id}`, 'failedReason')) === 'canceled', 5000, 'BullMQ ended it');
+  await stack.workers[0]!.waitForLog((line) => line.msg === 'job finished' && line.jobId === id && line.status === 'canceled', 5000);
+  await until(async () => (await stack.redis.client().exists(`${PREFIX}:jobs:${id}`)) === 0, 5000, 'the worker took it out of BullMQ (not a failed job)');
   t.like((await getJob(stack.api.url, id)).body, { status: 'canceled', result: null, error: null });
   t.is((await cancel(stack.api.url, id)).status, 409, 'it has ended: a second cancel is job_finished');
 });
@@ -61,7 +62,7 @@ test.serial('a running handler that ignores the signal: its result is not stored
   const id = await submit(stack.api.url, '/ignores-signal', { ms: 1500 });
   await waitForStatus(stack.api.url, id, ['running']);
   t.is((await cancel(stack.api.url, id)).body.status, 'canceled');
-  await until(async () => (await stack.redis.client().hget(`${PREFIX}:jobs:${id}`, 'finishedOn')) !== null, 10_000, 'the run ended');
+  await stack.workers[0]!.waitForLog((line) => line.msg === 'job finished' && line.jobId === id && line.status === 'canceled', 10_000);
   t.is(await stack.redis.client().exists(`${PREFIX}:store:${id}`), 0, 'no result in the Store');
   t.is((await getJob(stack.api.url, id)).body.status, 'canceled');
 });
@@ -74,7 +75,8 @@ test.serial('a job canceled while its worker waits for the GPU lease never runs,
   const id = await submit(stack.api.url, '/counted', { ms: 0 });
   await waitForStatus(stack.api.url, id, ['running']);
   t.is((await cancel(stack.api.url, id)).body.status, 'canceled');
-  await until(async () => (await client.hget(`${PREFIX}:jobs:${id}`, 'failedReason')) === 'canceled', 5000, 'worker dropped it');
+  await stack.workers[0]!.waitForLog((line) => line.msg === 'job finished' && line.jobId === id && line.status === 'canceled', 5000);
+  await until(async () => (await client.exists(`${PREFIX}:jobs:${id}`)) === 0, 5000, 'worker dropped it');
   t.is(await client.get(`runs:${id}`), null);
   const next = await submit(stack.api.url, '/echo', { n: 1 });
   t.is((await waitForStatus(stack.api.url, next, ['succeeded'])).result.echo.n, 1);

@@ -5,7 +5,7 @@ import { isIdempotencyKey, isJobId, jobIdForKey, newJobId } from '../../libs/kal
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const TTL = 3600_000;
-const job = { name: '/route', timestamp: T0, processedOn: T0 + 10, finishedOn: T0 + 20, progress: 40, attemptsStarted: 1, failedReason: undefined };
+const job = { name: '/route', timestamp: T0, processedOn: T0 + 10, finishedOn: T0 + 20, progress: 40, attemptsStarted: 1, failedReason: undefined, workerLosses: 0, errorCode: undefined };
 const snapshot = (over: Partial<JobSnapshot>): JobSnapshot => ({ id: 'id', job, state: 'active', canceled: undefined, result: { found: false, value: null }, ...over });
 
 test('BullMQ states map to SPEC statuses', (t) => {
@@ -14,7 +14,7 @@ test('BullMQ states map to SPEC statuses', (t) => {
   }
   const done = toJobBody(snapshot({ state: 'completed', result: { found: true, value: { a: 1 } } }), TTL, T0 + 30)!;
   t.deepEqual(done, {
-    id: 'id', route: '/route', status: 'succeeded', progress: 100, result: { a: 1 }, error: null, attempts: 1,
+    id: 'id', route: '/route', status: 'succeeded', progress: 100, result: { a: 1 }, error: null, error_code: null, attempts: 1, worker_losses: 0,
     created_at: '2030-01-01T00:00:00.000Z', started_at: '2030-01-01T00:00:00.010Z', finished_at: '2030-01-01T00:00:00.020Z',
   });
   t.is(toJobBody(snapshot({ state: 'unknown', job: undefined }), TTL), undefined);

@@ -24,8 +24,8 @@ test.serial('a background request answers 202 with SPEC’s body once the job is
   t.is(await stack.redis.client().exists(`${PREFIX}:jobs:${id}`), 1);
 
   const done = await waitForStatus(stack.api.url, id, ['succeeded']);
-  t.deepEqual(Object.keys(done), ['id', 'route', 'status', 'progress', 'result', 'error', 'attempts', 'created_at', 'started_at', 'finished_at', 'webhook']);
-  t.like(done, { id, route: '/echo', status: 'succeeded', progress: 100, error: null, attempts: 1, webhook: null });
+  t.deepEqual(Object.keys(done), ['id', 'route', 'status', 'progress', 'result', 'error', 'error_code', 'attempts', 'worker_losses', 'created_at', 'started_at', 'finished_at', 'webhook']);
+  t.like(done, { id, route: '/echo', status: 'succeeded', progress: 100, error: null, error_code: null, attempts: 1, worker_losses: 0, webhook: null });
   t.deepEqual(done.result, { echo: { text: 'hello' }, attempt: 1, id });
   for (const field of ['created_at', 'started_at', 'finished_at']) t.false(Number.isNaN(Date.parse(done[field])), field);
   t.true(Date.parse(done.created_at) <= Date.parse(done.started_at) && Date.parse(done.started_at) <= Date.parse(done.finished_at));

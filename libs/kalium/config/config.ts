@@ -60,12 +60,20 @@ export interface Config {
   /** Where `kalium dev` looks for a local Redis, and starts its own when none answers. @defaultValue 6379 */
   devRedisPort: number;
   /**
-   * A worker's lock on a running job (`KALIUM_JOB_LOCK_MS`), renewed from a thread of its own while the
-   * job runs; a job whose worker died is run again about this long after. @defaultValue 15000
+   * A worker's lock on a running job (`KALIUM_JOB_LOCK_MS`), renewed every third of it from a thread of
+   * its own while the job runs. A job whose worker died runs again once the lock has lapsed and the next
+   * stalled check has seen it: within this plus `stalledIntervalMs` (7 s by default, SPEC §17's 10 s with
+   * room). Shorter locks recover sooner but cost a worker frozen that long (a VM pause) its job.
+   * @defaultValue 5000
    */
   jobLockMs: number;
-  /** How often a worker looks for running jobs whose worker died (`KALIUM_STALLED_INTERVAL_MS`). @defaultValue 5000 */
+  /** How often a worker looks for running jobs whose worker died (`KALIUM_STALLED_INTERVAL_MS`). @defaultValue 2000 */
   stalledIntervalMs: number;
+  /**
+   * Workers a job may lose (each died while running its handler) before it fails with `worker_lost`
+   * (`KALIUM_MAX_WORKER_LOSSES`), so a job that kills every worker does not loop forever. @defaultValue 5
+   */
+  maxWorkerLosses: number;
 }
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -123,8 +131,9 @@ const schema = {
   // Longer than common load balancers' idle timeout (60 s), so the balancer closes first, never kalium mid-request.
   KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(65_000),
   KALIUM_DEV_REDIS_PORT: int(1, 65535).default(6379),
-  KALIUM_JOB_LOCK_MS: int(500, 3_600_000).default(15_000),
-  KALIUM_STALLED_INTERVAL_MS: int(100, 3_600_000).default(5000),
+  KALIUM_JOB_LOCK_MS: int(500, 3_600_000).default(5000),
+  KALIUM_STALLED_INTERVAL_MS: int(100, 3_600_000).default(2000),
+  KALIUM_MAX_WORKER_LOSSES: int(1, 1000).default(5),
 };
 
 /** The variables kalium reads, for docs and error messages. */
@@ -182,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     devRedisPort: c.KALIUM_DEV_REDIS_PORT,
     jobLockMs: c.KALIUM_JOB_LOCK_MS,
     stalledIntervalMs: c.KALIUM_STALLED_INTERVAL_MS,
+    maxWorkerLosses: c.KALIUM_MAX_WORKER_LOSSES,
   };
 }
 

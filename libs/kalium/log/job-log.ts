@@ -17,7 +17,13 @@ export interface EndedJob {
  * long it ran and how long it waited in the queue, and a failure's message. Never the job's input or
  * result: they are the caller's. Failures log at warn, the rest at info.
  */
-export function logJobEnd(logger: Logger, job: EndedJob, status: 'succeeded' | 'failed' | 'canceled', error?: string): void {
+export function logJobEnd(
+  logger: Logger,
+  job: EndedJob,
+  status: 'succeeded' | 'failed' | 'canceled',
+  failure?: string | { message: string; error?: unknown },
+): void {
+  const { message, error } = typeof failure === 'string' ? { message: failure, error: undefined } : (failure ?? {});
   const finished = job.finishedOn ?? Date.now();
   const line = {
     jobId: job.id,
@@ -26,7 +32,9 @@ export function logJobEnd(logger: Logger, job: EndedJob, status: 'succeeded' | '
     attempts: Math.max(1, job.attemptsStarted),
     durationMs: job.processedOn === undefined ? null : finished - job.processedOn,
     queuedMs: job.processedOn === undefined ? null : job.processedOn - job.timestamp,
-    ...(error === undefined ? {} : { error }),
+    ...(message === undefined ? {} : { error: message }),
+    // The failure's stack is for the operator: in this line, never in an answer or a job body.
+    ...(error instanceof Error ? { err: error } : {}),
   };
   if (status === 'failed') logger.warn(line, 'job finished');
   else logger.info(line, 'job finished');

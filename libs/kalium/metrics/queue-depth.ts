@@ -2,7 +2,10 @@ import type { Logger } from '../log/logger.ts';
 import type { QueueRegistry } from '../runtime/queue-registry.ts';
 import type { Metrics } from './metrics.ts';
 
-/** The BullMQ states reported; `waiting + prioritized + delayed` is the backlog to autoscale on. */
+/**
+ * The BullMQ states reported; `waiting + prioritized + delayed` is the backlog to autoscale on. The
+ * app's job queue adds `canceled` (kalium's state: such jobs are in none of these).
+ */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'paused', 'completed', 'failed'] as const;
 
 /**
@@ -19,11 +22,18 @@ export function queueDepthCollector(
   return async () => {
     await Promise.all(
       queues.list().map(async (queue) => {
+        const extra = queues.extraCounts(queue.name);
+        const states: string[] = [...QUEUE_STATES];
         try {
-          const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs);
+          const [counts, more] = await withTimeout(Promise.all([queue.getJobCounts(...QUEUE_STATES), extra?.() ?? Promise.resolve<Record<string, number>>({})]), timeoutMs);
+          for (const [state, count] of Object.entries(more)) {
+            states.push(state);
+            metrics.queueJobs.set({ queue: queue.name, state }, count);
+          }
           for (const state of QUEUE_STATES) metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
         } catch (error) {
-          for (const state of QUEUE_STATES) metrics.queueJobs.remove({ queue: queue.name, state });
+          if (extra) states.push('canceled');
+          for (const state of states) metrics.queueJobs.remove({ queue: queue.name, state });
           logger.warn({ err: error, queue: queue.name }, 'could not read queue depth for /metrics');
         }
       }),

@@ -12,8 +12,12 @@ export interface JobBody {
   result: unknown;
   /** The failure's message once failed, else null. */
   error: string | null;
+  /** Why it failed once failed: `worker_lost` (see worker_losses), else `handler_error`; null otherwise. */
+  error_code: 'worker_lost' | 'handler_error' | null;
   /** Runs started so far (1 on the first run). */
   attempts: number;
+  /** Workers that died while running the job's handler (SPEC §17); these runs do not use up `attempts`. */
+  worker_losses: number;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -29,6 +33,8 @@ export interface CanceledRecord {
   startedAt: number | null;
   attempts: number;
   progress: number;
+  /** Absent in records written before worker losses were counted. */
+  workerLosses?: number;
   bodyHash: string;
 }
 
@@ -41,6 +47,10 @@ export interface JobFields {
   progress: unknown;
   attemptsStarted: number;
   failedReason: string | undefined;
+  /** Workers lost while running its handler (kalium's field of the job hash). */
+  workerLosses: number;
+  /** The error code kalium failed it with itself, if any. */
+  errorCode: string | undefined;
 }
 
 /** Everything read about one job, at about one moment. */
@@ -84,7 +94,9 @@ export function toJobBody(snapshot: JobSnapshot, resultTtlMs: number, now = Date
     progress: status === 'succeeded' ? 100 : toProgress(job.progress),
     result: end.result ?? null,
     error: end.error ?? null,
+    error_code: status === 'failed' ? (job.errorCode === 'worker_lost' ? 'worker_lost' : 'handler_error') : null,
     attempts: job.attemptsStarted,
+    worker_losses: job.workerLosses,
     created_at: iso(job.timestamp),
     started_at: isoOrNull(job.processedOn),
     finished_at: status === 'succeeded' || status === 'failed' ? iso(job.finishedOn ?? now) : null,
@@ -106,9 +118,13 @@ function canceledBody(id: string, job: JobFields | undefined, record: CanceledRe
     progress: toProgress(job?.progress ?? record.progress),
     result: null,
     error: null,
+    error_code: null,
     attempts: job?.attemptsStarted ?? record.attempts,
+    worker_losses: job?.workerLosses ?? record.workerLosses ?? 0,
     created_at: iso(job?.timestamp ?? record.createdAt),
-    started_at: isoOrNull(job?.processedOn ?? record.startedAt ?? undefined),
+    // From the record: a worker taking the job after the cancel (it then fails it unrun) must not make
+    // it look started after it finished.
+    started_at: isoOrNull(record.startedAt),
     finished_at: iso(record.canceledAt),
   };
 }

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/connection.ts';
+import type { AppKeys } from '../redis/keys.ts';
 import { errors } from '../errors/kalium-error.ts';
 import { readLua } from '../redis/lua.ts';
 import { onBackend } from './backend-call.ts';
@@ -11,7 +12,7 @@ import type { JobsContext } from './jobs-context.ts';
 const CANCEL = readLua(import.meta.url, './cancel.lua');
 
 type CancelRedis = RedisClient & {
-  kaliumJobCancel(resultKey: string, markerKey: string, ...args: string[]): Promise<number>;
+  kaliumJobCancel(resultKey: string, markerKey: string, jobKey: string, canceledKey: string, ...args: string[]): Promise<number>;
 };
 
 /**
@@ -40,29 +41,42 @@ export async function cancelJob(context: JobsContext, id: string, read: (id: str
     startedAt: before.started_at === null ? null : Date.parse(before.started_at),
     attempts: before.attempts,
     progress: before.progress,
+    workerLosses: before.worker_losses,
     bodyHash: data?.bodyHash ?? '',
   };
   const outcome = await onBackend(() =>
     redis.kaliumJobCancel(
       keys.store(id),
       keys.jobCanceled(id),
+      queue.toKey(id),
+      keys.canceledJobs,
       JSON.stringify(record),
       String(context.resultTtlSeconds),
       keys.jobCancels,
       keys.jobNotices(id),
       id,
       encodeNotice({ id, type: 'changed' }),
+      String(record.canceledAt),
     ),
   );
   if (outcome === 0) throw errors.jobFinished(id, 'succeeded');
-  // 1 for a job a worker holds: it stops the job and reports `canceled` to the hooks.
-  const removed = queued && outcome === 1 ? await onBackend(() => queue.remove(id)) : 0;
+  // A job a worker holds is the worker's to stop and to report `canceled` to the hooks. A queued one
+  // is removed here; should a worker take it first (it then fails it unrun), whichever of the two
+  // claims the announcement first makes it, so the hooks hear of the cancel once.
+  if (queued && outcome === 1) await onBackend(() => queue.remove(id));
   const after = (await read(id)) ?? { ...toJobBody({ ...snapshot, job: undefined, canceled: record }, Infinity)!, webhook: null };
-  if (removed === 1) await announce(context.hooks, context.logger, 'canceled', after, data?.extra);
+  if (queued && outcome === 1 && (await claimCancelAnnouncement(redis, keys, id, context.resultTtlSeconds))) {
+    await announce(context.hooks, context.logger, 'canceled', after, data?.extra);
+  }
   return after;
 }
 
+/** Whether this process is the one to announce the job's cancel (the api or the worker, once). */
+export async function claimCancelAnnouncement(redis: RedisClient, keys: AppKeys, id: string, ttlSeconds: number): Promise<boolean> {
+  return (await redis.set(keys.jobCancelAnnounced(id), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+}
+
 function withCancelCommand(redis: RedisClient): CancelRedis {
-  if (!('kaliumJobCancel' in redis)) redis.defineCommand('kaliumJobCancel', { numberOfKeys: 2, lua: CANCEL });
+  if (!('kaliumJobCancel' in redis)) redis.defineCommand('kaliumJobCancel', { numberOfKeys: 4, lua: CANCEL });
   return redis as CancelRedis;
 }

@@ -60,6 +60,8 @@ export class JobQueue implements JobsContext {
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
     });
     this.queue.on('error', (error) => this.logger.debug({ err: error }, 'job queue connection error'));
+    // For the dashboard and /metrics, with the `canceled` count BullMQ does not have.
+    runtime.queues.register(this.queue, async () => ({ canceled: await this.canceledCount() }));
   }
 
   /**
@@ -122,9 +124,23 @@ export class JobQueue implements JobsContext {
     return cancelJob(this, id, (jobId) => this.read(jobId));
   }
 
-  /** Jobs by BullMQ state, for `/__status__` and the queue gauge. */
+  /** Jobs by BullMQ state, and `canceled` (within RESULT_TTL), for `/__status__` and the queue gauge. */
   async counts(): Promise<Record<string, number>> {
-    return onBackend(() => this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'));
+    return onBackend(async () => {
+      const [counts, canceled] = await Promise.all([
+        this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+        this.canceledCount(),
+      ]);
+      return { ...counts, canceled };
+    });
+  }
+
+  /**
+   * Jobs canceled within RESULT_TTL. They are in none of BullMQ's sets (the api removes a queued one,
+   * the worker one it ran), so BullMQ's `failed` does not count them.
+   */
+  async canceledCount(): Promise<number> {
+    return this.redis.zcount(this.keys.canceledJobs, Date.now() - this.resultTtlSeconds * 1000, '+inf');
   }
 
   async close(): Promise<void> {

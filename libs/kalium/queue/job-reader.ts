@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/connection.ts';
-import type { AppKeys } from '../redis/keys.ts';
+import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
 import type { CanceledRecord, JobFields, JobSnapshot } from './job-body.ts';
 import type { JobData } from './job-data.ts';
 
@@ -8,7 +8,7 @@ import type { JobData } from './job-data.ts';
  * The BullMQ job-hash fields a status needs. Read by name rather than with `Job.fromId` because that
  * loads the job's data, i.e. the whole request body (up to BODY_LIMIT), on every poll.
  */
-const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason'] as const;
+const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason', JOB_FIELDS.losses, JOB_FIELDS.errorCode] as const;
 
 /** Reads what is known about one job: its BullMQ state and fields, its cancel marker, its result. */
 export async function readSnapshot(queue: Queue, redis: RedisClient, keys: AppKeys, id: string): Promise<JobSnapshot> {
@@ -37,7 +37,7 @@ export async function readSnapshot(queue: Queue, redis: RedisClient, keys: AppKe
 }
 
 function parseFields(values: Array<string | null>): JobFields | undefined {
-  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason] = values;
+  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason, losses, errorCode] = values;
   if (name === null || name === undefined || !timestamp) return undefined;
   return {
     name,
@@ -47,6 +47,8 @@ function parseFields(values: Array<string | null>): JobFields | undefined {
     progress: progress ? safeJson(progress) : 0,
     attemptsStarted: ats ? Number(ats) : 0,
     failedReason: failedReason ?? undefined,
+    workerLosses: losses ? Number(losses) : 0,
+    errorCode: errorCode ?? undefined,
   };
 }
 

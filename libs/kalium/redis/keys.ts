@@ -29,6 +29,10 @@ export interface AppKeys {
   jobNotices(jobId: string): string;
   /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
   readonly jobCancels: string;
+  /** The jobs canceled within RESULT_TTL: a sorted set of job ids scored by when (ms), for the counts. */
+  readonly canceledJobs: string;
+  /** Set (NX) by whichever process announces a job's cancel to the hooks, so it is announced once. */
+  jobCancelAnnounced(jobId: string): string;
   /** The response cache of the app's handler routes. */
   readonly routeCache: CacheKeys;
   /** `app.cache`, the cache that handlers use directly. */
@@ -72,7 +76,24 @@ export function appKeys(app: string): AppKeys {
     jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
     jobNotices: (jobId) => `${prefix}:job-notices:${jobId}`,
     jobCancels: `${prefix}:job-cancels`,
+    canceledJobs: `${prefix}:canceled-jobs`,
+    jobCancelAnnounced: (jobId) => `${prefix}:canceled:${jobId}:announced`,
     routeCache: cacheKeys(`${prefix}:cache:route:`),
     appCache: cacheKeys(`${prefix}:cache:app:`),
   };
 }
+
+/**
+ * The fields kalium adds to a BullMQ job's hash (BullMQ keeps and removes them with the job, and
+ * ignores them). `defa` is BullMQ's own: a job taken with it set fails with that reason unrun.
+ */
+export const JOB_FIELDS = {
+  /** The attempt (BullMQ's attemptsStarted) whose handler has started and not yet ended. */
+  run: 'kalium:run',
+  /** How many workers died while running the job's handler. */
+  losses: 'kalium:losses',
+  /** The error code of a job kalium failed itself (`worker_lost`). */
+  errorCode: 'kalium:code',
+  /** BullMQ's deferred failure: set to `canceled` by a cancel, so a worker taking the job learns of it in that reply. */
+  deferredFailure: 'defa',
+} as const;

@@ -7,20 +7,30 @@ import type { Queue } from 'bullmq';
  */
 export class QueueRegistry {
   readonly #queues = new Map<string, Queue>();
+  readonly #extraCounts = new Map<string, () => Promise<Record<string, number>>>();
   #version = 0;
 
-  /** Adds a queue under its name. @throws Error when a different queue already has that name. */
-  register(queue: Queue): void {
+  /**
+   * Adds a queue under its name; `extraCounts` reports states of its jobs that BullMQ does not know
+   * (kalium's `canceled`). @throws Error when a different queue already has that name.
+   */
+  register(queue: Queue, extraCounts?: () => Promise<Record<string, number>>): void {
     const existing = this.#queues.get(queue.name);
     if (existing === queue) return;
     if (existing) throw new Error(`A queue named ${queue.name} is already registered`);
     this.#queues.set(queue.name, queue);
+    if (extraCounts) this.#extraCounts.set(queue.name, extraCounts);
     this.#version += 1;
   }
 
   /** The registered queues, in registration order. */
   list(): Queue[] {
     return [...this.#queues.values()];
+  }
+
+  /** The counts of states BullMQ does not know, for a queue registered with them. */
+  extraCounts(name: string): (() => Promise<Record<string, number>>) | undefined {
+    return this.#extraCounts.get(name);
   }
 
   /** Grows whenever the set of queues changes, so readers can tell when to refresh a copy. */

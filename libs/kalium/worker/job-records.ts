@@ -1,36 +1,51 @@
+import type { Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
-import type { AppKeys } from '../redis/keys.ts';
+import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
 import { afterNextWrite, writeCoalescer } from '../redis/write-coalescing.ts';
 import { readLua } from '../redis/lua.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
+import { claimCancelAnnouncement } from '../queue/job-cancel.ts';
 
 const FINISH = readLua(import.meta.url, './finish.lua');
+const RERUN_CHECK = readLua(import.meta.url, './rerun-check.lua');
 
 type RecordsRedis = RedisClient & {
-  kaliumJobFinish(markerKey: string, resultKey: string, result: string, ttl: string, channel: string, notice: string): Promise<number>;
+  kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Promise<number>;
+  kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Promise<[number, number, number, string | null]>;
 };
 
-/** Where a job stands before it runs: canceled, already done by an earlier run (its result), or to be run. */
-export type Precheck = { state: 'canceled' } | { state: 'done'; result: unknown } | { state: 'run' };
+/**
+ * Where a job taken again stands before it runs: canceled, done by an earlier run (its result), lost
+ * (its workers died `KALIUM_MAX_WORKER_LOSSES` times), or to be run. `losses` counts the workers lost
+ * so far, `lostNow` whether this take counted one.
+ */
+export type Precheck =
+  | { state: 'canceled' }
+  | { state: 'done'; result: unknown }
+  | { state: 'lost'; losses: number }
+  | { state: 'run'; losses: number; lostNow: boolean };
 
 /** What became of storing a result. */
 export type Stored = 'stored' | 'kept-earlier' | 'canceled';
 
 /**
  * The worker's reads and writes of kalium's own job records: cancel markers, results in the app's
- * Store, and the notices api processes watch. On a connection that waits for Redis to come back
- * rather than failing: a worker has no caller to answer meanwhile.
+ * Store, worker losses, and the notices api processes watch. On a connection that waits for Redis to
+ * come back rather than failing: a worker has no caller to answer meanwhile.
  */
 export class JobRecords {
   readonly #redis: RecordsRedis;
   readonly #keys: AppKeys;
+  readonly #jobKey: (id: string) => string;
   readonly #resultTtl: number;
+  readonly #maxLosses: number;
   readonly #logger: Logger;
   readonly #coalesce: () => void;
 
-  constructor(redis: RedisClient, keys: AppKeys, resultTtlSeconds: number, logger: Logger) {
-    if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 2, lua: FINISH });
+  constructor(redis: RedisClient, keys: AppKeys, jobKey: (id: string) => string, options: { resultTtl: number; maxWorkerLosses: number }, logger: Logger) {
+    if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 3, lua: FINISH });
+    if (!('kaliumRerunCheck' in redis)) redis.defineCommand('kaliumRerunCheck', { numberOfKeys: 3, lua: RERUN_CHECK });
     // Loaded whenever the connection (re)opens, ahead of any use: were it missing (a Redis restart),
     // ioredis would send it again after BullMQ's completion of the job, out of order.
     const load = () => void redis.script('LOAD', FINISH).catch(() => undefined);
@@ -38,7 +53,9 @@ export class JobRecords {
     if (redis.status === 'ready') load();
     this.#redis = redis as RecordsRedis;
     this.#keys = keys;
-    this.#resultTtl = resultTtlSeconds;
+    this.#jobKey = jobKey;
+    this.#resultTtl = options.resultTtl;
+    this.#maxLosses = options.maxWorkerLosses;
     this.#logger = logger;
     this.#coalesce = writeCoalescer(redis);
   }
@@ -56,17 +73,19 @@ export class JobRecords {
     afterNextWrite(this.#redis, fn);
   }
 
-  /**
-   * For each job: canceled (never to run), done (an earlier run stored its result but died before
-   * BullMQ heard of it: not run again), or to run.
-   */
-  async precheck(ids: readonly string[]): Promise<Precheck[]> {
+  /** For each job taken again (`attempt` > 1): see Precheck. Counts a worker lost by the run before. */
+  async precheck(jobs: ReadonlyArray<{ id: string; attempt: number }>): Promise<Precheck[]> {
     const redis = this.#redis;
+    const keys = this.#keys;
+    const max = String(this.#maxLosses);
     this.#coalesce();
-    const replies = await Promise.all(ids.map((id) => Promise.all([redis.exists(this.#keys.jobCanceled(id)), redis.get(this.#keys.store(id))])));
-    return replies.map(([canceled, result]): Precheck => {
+    const replies = await Promise.all(
+      jobs.map(({ id, attempt }) => redis.kaliumRerunCheck(keys.jobCanceled(id), keys.store(id), this.#jobKey(id), String(attempt), max)),
+    );
+    return replies.map(([canceled, losses, lostNow, result]): Precheck => {
       if (canceled === 1) return { state: 'canceled' };
-      return result !== null ? { state: 'done', result: JSON.parse(result) as unknown } : { state: 'run' };
+      if (result !== null) return { state: 'done', result: JSON.parse(result) as unknown };
+      return losses >= this.#maxLosses ? { state: 'lost', losses } : { state: 'run', losses, lostNow: lostNow === 1 };
     });
   }
 
@@ -77,6 +96,21 @@ export class JobRecords {
   }
 
   /**
+   * Marks that attempt `attempt`'s handler has started: should this worker die before the run ends,
+   * the next worker to take the job counts a worker lost. Not awaited: it leaves with the next write.
+   */
+  runStarted(id: string, attempt: number): void {
+    this.#redis.hset(this.#jobKey(id), JOB_FIELDS.run, attempt).catch((error: unknown) => {
+      this.#logger.warn({ err: error, jobId: id }, 'could not mark the job’s run as started (a crash now would not count as a lost worker)');
+    });
+  }
+
+  /** The run's handler ended without storing a result (failed, timed out, canceled): no worker is lost from here on. */
+  runEnded(id: string): void {
+    this.#redis.hdel(this.#jobKey(id), JOB_FIELDS.run).catch(() => undefined); // a missed end costs at most a loss counted
+  }
+
+  /**
    * Stores a result once (SET NX), with RESULT_TTL, unless the job was canceled meanwhile; watchers
    * are told at once (a stored result is what makes a job succeeded). Coalesced: BullMQ's completion of
    * the job, sent right after on the same connection, leaves in the same write.
@@ -84,13 +118,30 @@ export class JobRecords {
   async store(id: string, json: string): Promise<Stored> {
     const notice = encodeNotice({ id, type: 'changed' });
     this.#coalesce();
-    const outcome = await this.#redis.kaliumJobFinish(this.#keys.jobCanceled(id), this.#keys.store(id), json, String(this.#resultTtl), this.#keys.jobNotices(id), notice);
+    const outcome = await this.#redis.kaliumJobFinish(
+      this.#keys.jobCanceled(id),
+      this.#keys.store(id),
+      this.#jobKey(id),
+      json,
+      String(this.#resultTtl),
+      this.#keys.jobNotices(id),
+      notice,
+    );
     return outcome === 1 ? 'stored' : outcome === 0 ? 'kept-earlier' : 'canceled';
   }
 
-  /** Refreshes a canceled job's marker so it lives as long as the finished job (RESULT_TTL from now). */
-  async touchCanceled(id: string): Promise<void> {
-    await this.#redis.expire(this.#keys.jobCanceled(id), this.#resultTtl);
+  /**
+   * Once BullMQ has failed a canceled job: takes it out of BullMQ's sets (a canceled job is not a failed
+   * one in any count, and the dashboard cannot retry it), keeps its marker as long as a finished job,
+   * and tells whether this process is the one to announce the cancel to the hooks.
+   */
+  async dropCanceled(job: Job): Promise<boolean> {
+    const id = job.id!;
+    await Promise.all([
+      job.remove().catch((error: unknown) => this.#logger.warn({ err: error, jobId: id }, 'could not remove a canceled job from the queue')),
+      this.#redis.expire(this.#keys.jobCanceled(id), this.#resultTtl),
+    ]);
+    return claimCancelAnnouncement(this.#redis, this.#keys, id, this.#resultTtl);
   }
 
   /** Tells api processes about a job; fire and forget (notices are hints). */

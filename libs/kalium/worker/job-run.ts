@@ -41,6 +41,8 @@ export interface JobRun {
   readonly controller: LazyAbortController;
   readonly request: Request;
   readonly context: JobContext;
+  /** Workers lost while running the job before this run (SPEC §17), once checked. */
+  losses: number;
   /** Stops keeping its lock and forgets it as running. */
   stop(): void;
 }
@@ -62,18 +64,20 @@ export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps
     lockMs,
     untilMs: route.timeoutMs === undefined ? undefined : Date.now() + route.timeoutMs + lockMs,
   });
-  const context = new RunContext(id, Math.max(1, job.attemptsStarted), controller, (percent) => reportProgress(claimed, percent, deps));
-  return {
+  const context = new RunContext(id, Math.max(1, job.attemptsStarted), controller, (percent) => reportProgress(run, percent, deps));
+  const run: JobRun = {
     claimed,
     id,
     controller,
     request: Request.fromData(job.data.request, controller),
     context,
+    losses: 0,
     stop() {
       releaseLock();
       deps.running.end(id);
     },
   };
+  return run;
 }
 
 /** The `job` a background handler gets. A class: its signal is made only when read (see lazy-abort.ts). */
@@ -96,11 +100,12 @@ class RunContext implements JobContext {
   }
 }
 
-async function reportProgress({ job }: Claimed, percent: number, deps: RunDeps): Promise<void> {
+async function reportProgress(run: JobRun, percent: number, deps: RunDeps): Promise<void> {
+  const { job } = run.claimed;
   if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
     throw new TypeError(`job.progress takes a number from 0 to 100, got ${String(percent)}`);
   }
   await job.updateProgress(percent);
   deps.records.notice({ id: job.id!, type: 'progress', progress: percent });
-  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => eventBody(job, 'running'), job.data.extra);
+  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => eventBody(job, 'running', { losses: run.losses }), job.data.extra);
 }

@@ -10,7 +10,7 @@ import { eventBody } from './event-body.ts';
 import { JobRecords } from './job-records.ts';
 import type { Claimed, RunDeps } from './job-run.ts';
 import { LockKeeper } from './lock-keeper.ts';
-import { runJobs, type Outcome } from './run-jobs.ts';
+import { CANCELED_REASON, runJobs, type Outcome } from './run-jobs.ts';
 import { RunningJobs } from './running-jobs.ts';
 import { WorkerGpu } from './worker-lease.ts';
 
@@ -20,8 +20,12 @@ import { WorkerGpu } from './worker-lease.ts';
  */
 const RUN_RETRY_DELAY_MS = 2000;
 
-/** BullMQ's failedReason of a canceled job (its status comes from the cancel marker, not from this). */
-const CANCELED_REASON = 'canceled';
+/**
+ * BullMQ's own limit on how often a job may stall is not used: a worker's death is not the job's
+ * failure (SPEC §17). kalium counts the workers lost while a handler ran (KALIUM_MAX_WORKER_LOSSES);
+ * a worker dying before the handler started (waiting for the GPU lease) costs the job nothing.
+ */
+const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 
 type State = 'created' | 'running' | 'stopping' | 'stopped';
 
@@ -62,7 +66,7 @@ export class JobWorker {
       autorun: false,
       concurrency: 1,
       stalledInterval: config.stalledIntervalMs,
-      maxStalledCount: 1,
+      maxStalledCount: UNLIMITED_STALLS,
       runRetryDelay: RUN_RETRY_DELAY_MS,
     });
     this.#collector = new BatchCollector(
@@ -70,7 +74,7 @@ export class JobWorker {
       connection,
       (error) => this.#logError(error),
     );
-    const records = new JobRecords(connection, keys, config.resultTtl, logger);
+    const records = new JobRecords(connection, keys, (id) => this.#worker.toKey(id), { resultTtl: config.resultTtl, maxWorkerLosses: config.maxWorkerLosses }, logger);
     const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
     this.#deps = {
       runtime,
@@ -179,16 +183,23 @@ export class JobWorker {
     const outcome = await this.#settled(reported);
     // A stored result was announced by the script that stored it.
     if (!(reported.status === 'succeeded' && reported.stored)) records.notice({ id: job.id!, type: 'changed' });
-    if (outcome.status === 'failed' && job.finishedOn === undefined) {
-      logger.info({ jobId: job.id, attempt: job.attemptsStarted, error: outcome.message }, 'job failed; it will be retried');
+    const failure = outcome.status === 'failed' ? { message: outcome.message, error: outcome.error } : undefined;
+    if (failure && job.finishedOn === undefined) {
+      logger.info({ jobId: job.id, attempt: job.attemptsStarted, error: failure.message, err: failure.error }, 'job failed; it will be retried');
       return;
     }
     runtime.metrics.jobs.inc({ route: job.name, outcome: outcome.status });
-    logJobEnd(logger, job, outcome.status, outcome.status === 'failed' ? outcome.message : undefined);
-    if (outcome.status === 'canceled') await records.touchCanceled(job.id!).catch(() => undefined);
-    if (hooks.length === 0) return;
-    const end = outcome.status === 'succeeded' ? { result: outcome.result } : outcome.status === 'failed' ? { error: outcome.message } : {};
-    await announce(hooks, logger, outcome.status, () => eventBody(job, outcome.status, end), job.data.extra);
+    logJobEnd(logger, job, outcome.status, failure);
+    let announced = true;
+    if (outcome.status === 'canceled') announced = await records.dropCanceled(job).catch(() => false);
+    if (hooks.length === 0 || !announced) return;
+    const end =
+      outcome.status === 'succeeded'
+        ? { result: outcome.result }
+        : outcome.status === 'failed'
+          ? { error: outcome.message, code: outcome.code ?? ('handler_error' as const) }
+          : {};
+    await announce(hooks, logger, outcome.status, () => eventBody(job, outcome.status, { ...end, losses: reported.losses }), job.data.extra);
   }
 
   /** The outcome once the result's write has landed: `canceled` when a cancel came first. */
@@ -234,7 +245,10 @@ export class JobWorker {
     const { logger, records } = this.#deps;
     this.#worker.on('completed', (job) => this.#afterEnd(job, this.#outcomes.get(job) ?? { status: 'succeeded', result: null }));
     this.#worker.on('failed', (job, error) => {
-      if (job) this.#afterEnd(job, this.#outcomes.get(job) ?? { status: 'failed', message: error.message, retry: false });
+      if (!job) return;
+      // BullMQ fails a job taken with a deferred failure unrun: the cancel's (see cancel.lua).
+      const unrun: Outcome = job.deferredFailure === CANCELED_REASON ? { status: 'canceled' } : { status: 'failed', message: error.message, retry: false };
+      this.#afterEnd(job, this.#outcomes.get(job) ?? unrun);
     });
     this.#worker.on('stalled', (jobId) => {
       logger.warn({ jobId }, 'a job’s worker stopped renewing its lock (it died?); the job goes back to the queue');

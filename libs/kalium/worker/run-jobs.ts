@@ -12,10 +12,14 @@ import type { WorkerLease } from './worker-lease.ts';
  * What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says.
  * `stored`: the result's write, still in flight when the job is handed back to BullMQ (see outcomeOf).
  */
-export type Outcome =
+export type Outcome = (
   | { status: 'succeeded'; result: unknown; stored?: Promise<Stored> }
-  | { status: 'failed'; message: string; retry: boolean }
-  | { status: 'canceled' };
+  | { status: 'failed'; message: string; retry: boolean; code?: 'worker_lost'; error?: unknown }
+  | { status: 'canceled' }
+) & { /** Workers lost while running the job (for its body). */ losses?: number };
+
+/** BullMQ's failedReason, and deferred failure, of a canceled job (its status comes from the cancel marker). */
+export const CANCELED_REASON = 'canceled';
 
 /** The reason `job.signal` carries when the job ran past its route's `timeoutMs`. */
 export class JobTimeoutError extends Error {
@@ -45,9 +49,14 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
       () => nothingToRun.abort(),
     );
     const [checks, lease] = await Promise.all([prechecks, route.gpu ? deps.gpu.take(nothingToRun) : undefined]);
-    const outcomes: Array<Outcome | undefined> = checks.map((check) =>
-      check.state === 'canceled' ? { status: 'canceled' } : check.state === 'done' ? { status: 'succeeded', result: check.result } : undefined,
-    );
+    const outcomes: Array<Outcome | undefined> = checks.map((check, i) => {
+      if (check.state === 'canceled') return { status: 'canceled' };
+      if (check.state === 'done') return { status: 'succeeded', result: check.result };
+      if (check.state === 'lost') return workerLost(runs[i]!, check.losses, deps);
+      runs[i]!.losses = check.losses;
+      if (check.lostNow) noteLostWorker(runs[i]!, check.losses, deps);
+      return undefined;
+    });
     const live = runs.filter((_, i) => outcomes[i] === undefined);
     if (live.length === 0 || (route.gpu && !lease)) {
       lease?.release();
@@ -62,41 +71,54 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
 }
 
 /**
- * Where each job stands before it runs. Read from Redis (cancel marker, stored result) for reruns,
- * whose earlier run may have stored the result, and for jobs whose cancel may not have reached this
- * process by pub/sub (created before its subscription was in place). For the others a cancel would
- * have been heard: a DELETE publishes it before it could remove the job, so before a worker can take
- * it, and Redis delivered it before the reply that handed the job over; waiting one turn of the event
- * loop lets every reply already received (the cancel among them) be read. That saves a round trip a
- * job; the result's script checks the marker once more at the end.
+ * Where each job stands before it runs. A cancel committed before the job was taken came with it: the
+ * cancel sets BullMQ's deferred failure on the job's hash, which the reply handing the job over
+ * carries (no race between the cancel's pub/sub message and that reply, on two connections). A cancel
+ * heard since aborts the run's controller. A job taken again (a retry, or its worker died) is read from
+ * Redis too: an earlier run may have stored its result, and a worker lost is counted (SPEC §17).
  */
 async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]> {
-  const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 || !deps.running.hearsAllCancelsOf(job.timestamp));
-  const turn = new Promise((resolve) => setImmediate(resolve));
-  // The jobs then run inside that turn's setImmediate; a write corked now leaves right after it, so a
-  // quick job's result and BullMQ's completion go out in that same phase of the event loop rather
-  // than one loop later (a write corked from inside a setImmediate waits for the next one).
+  const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 && job.deferredFailure !== CANCELED_REASON);
   deps.records.coalesce();
-  const [read] = await Promise.all([toRead.length > 0 ? deps.records.precheck(toRead.map((run) => run.id)) : [], turn]);
-  return runs.map((run) => {
+  const read = toRead.length > 0 ? await deps.records.precheck(toRead.map((run) => ({ id: run.id, attempt: run.claimed.job.attemptsStarted }))) : [];
+  return runs.map((run): Precheck => {
+    if (run.claimed.job.deferredFailure === CANCELED_REASON || run.controller.reason instanceof JobCanceledError) return { state: 'canceled' };
     const i = toRead.indexOf(run);
-    if (i >= 0) return read[i]!;
-    return run.controller.reason instanceof JobCanceledError ? { state: 'canceled' } : { state: 'run' };
+    return i >= 0 ? read[i]! : { state: 'run', losses: 0, lostNow: false };
   });
+}
+
+/** A job whose workers died KALIUM_MAX_WORKER_LOSSES times while running it: failed, not run again. */
+function workerLost(run: JobRun, losses: number, deps: RunDeps): Outcome {
+  const message = `The job's worker died ${losses} times while running it (KALIUM_MAX_WORKER_LOSSES is ${deps.runtime.config.maxWorkerLosses}); it is not run again.`;
+  void run.claimed.job.log(message).catch(() => undefined);
+  return { status: 'failed', message, retry: false, code: 'worker_lost', losses };
+}
+
+/** Says, in the worker's log and in the job's log (the dashboard shows it), that a worker was lost. */
+function noteLostWorker(run: JobRun, losses: number, deps: RunDeps): void {
+  const max = deps.runtime.config.maxWorkerLosses;
+  deps.logger.warn({ jobId: run.id, workerLosses: losses, max }, 'the worker that ran this job died; it runs again, not counted as an attempt');
+  void run.claimed.job.log(`worker lost ${losses} of ${max}: the worker running the job died; run again`).catch(() => undefined);
 }
 
 async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, deps: RunDeps): Promise<Outcome[]> {
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   if (deps.hooks.length > 0) {
-    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => eventBody(run.claimed.job, 'running'), run.claimed.job.data.extra)));
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => eventBody(run.claimed.job, 'running', { losses: run.losses }), run.claimed.job.data.extra)));
   }
+  for (const run of runs) deps.records.runStarted(run.id, run.claimed.job.attemptsStarted);
   const work = invoke(route, runs, deps.runtime.context);
   const stop = () => lease?.release();
   work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
   const settled = await settle(work, route.timeoutMs);
   if ('timedOut' in settled) for (const run of runs) run.controller.abort(new JobTimeoutError(route.timeoutMs!));
-  const outcomes = runs.map((run, i) => outcomeOf(run, settled, i, deps));
+  const outcomes = runs.map((run, i): Outcome => {
+    const outcome = outcomeOf(run, settled, i, deps);
+    if (outcome.status !== 'succeeded') deps.records.runEnded(run.id); // a stored result ends it in its script
+    return { ...outcome, losses: run.losses };
+  });
   const seconds = (Date.now() - started) / 1000;
   for (const outcome of outcomes) deps.runtime.metrics.jobDuration.observe({ route: route.path, outcome: outcome.status }, seconds);
   return outcomes;
@@ -134,14 +156,14 @@ function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps):
   const reason: unknown = run.controller.reason;
   if (reason instanceof JobCanceledError) return { status: 'canceled' };
   if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
-  if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: true };
+  if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: true, error: settled.error };
   if (!('values' in settled)) return { status: 'failed', message: 'The job did not finish.', retry: true };
   const result = toStorable(settled.values[index]);
   let json: string;
   try {
     json = JSON.stringify(result);
   } catch (error) {
-    return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false };
+    return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false, error };
   }
   // Not awaited: BullMQ's completion goes out right behind this write, on the same connection (so Redis
   // runs them in this order) and in the same auto-pipelined write. A job canceled meanwhile is then

@@ -3,8 +3,6 @@ import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import type { JobRecords } from './job-records.ts';
 
-/** Clocks of api and worker hosts may differ this much; jobs created closer to a (re)subscription are checked in Redis. */
-const CLOCK_MARGIN_MS = 2000;
 /** How long, and how many, cancels heard are remembered for jobs not running yet. */
 const HEARD_TTL_MS = 10 * 60_000;
 const HEARD_MAX = 10_000;
@@ -19,9 +17,10 @@ export class JobCanceledError extends Error {
 
 /**
  * The jobs this worker process runs now, each with the (lazy) AbortController behind its `job.signal`, and
- * the cancels heard lately. A DELETE in any api process reaches the worker over pub/sub; after a
- * reconnect (cancels may have been missed meanwhile) the cancel markers of the running jobs are read
- * again, and jobs created before the subscription was back are checked in Redis before they start.
+ * the cancels heard lately (a cancel may arrive between a job's take and its start). A DELETE in any api
+ * process reaches the worker over pub/sub; at each (re)subscription (cancels may have been missed
+ * meanwhile) the cancel markers of the running jobs are read again. A cancel committed before a job
+ * was taken needs none of this: it comes with the job (see checkBeforeRun).
  */
 export class RunningJobs {
   readonly #running = new Map<string, LazyAbortController>();
@@ -29,23 +28,15 @@ export class RunningJobs {
   readonly #subscriber: RedisClient;
   readonly #records: JobRecords;
   readonly #logger: Logger;
-  /** Since when every cancel published has reached this process; undefined while not subscribed. */
-  #listeningSince: number | undefined;
 
   constructor(subscriber: RedisClient, channel: string, records: JobRecords, logger: Logger) {
     this.#subscriber = subscriber;
     this.#records = records;
     this.#logger = logger;
     subscriber.on('message', (_channel: string, id: string) => this.#heardCancel(id));
-    subscriber.on('close', () => (this.#listeningSince = undefined));
-    let subscribedBefore = false;
     const subscribe = () => {
       subscriber.subscribe(channel).then(
-        () => {
-          this.#listeningSince = Date.now();
-          if (subscribedBefore) void this.#recheck();
-          subscribedBefore = true;
-        },
+        () => void this.#recheck(),
         (error: unknown) => logger.warn({ err: error }, 'could not subscribe to job cancels; will retry on reconnect'),
       );
     };
@@ -59,14 +50,6 @@ export class RunningJobs {
     this.#running.set(id, controller);
     if (this.#heard.has(id)) controller.abort(new JobCanceledError(id));
     return controller;
-  }
-
-  /**
-   * Whether every cancel of a job created at `createdAt` has reached this process, so that a cancel
-   * marker need not be read from Redis: subscribed since before the job existed.
-   */
-  hearsAllCancelsOf(createdAt: number): boolean {
-    return this.#listeningSince !== undefined && createdAt - CLOCK_MARGIN_MS >= this.#listeningSince;
   }
 
   end(id: string): void {
@@ -90,6 +73,7 @@ export class RunningJobs {
   }
 
   async #recheck(): Promise<void> {
+    if (this.#running.size === 0) return;
     try {
       for (const id of await this.#records.canceled([...this.#running.keys()])) this.#heardCancel(id);
     } catch (error) {
