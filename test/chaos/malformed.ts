@@ -107,8 +107,12 @@ export async function sendMalformed(tally: Tally, apis: Slot[], random: () => nu
         } catch {
           body = undefined;
         }
-        tally.answer(`malformed "${request.name}"`, answer.status, body?.error?.code);
         const isHead = String(request.parts[0]).startsWith('HEAD');
+        // A HEAD answer has no body to carry its code. kalium's 503s with Retry-After are backend_unavailable,
+        // queue_full and initializing; the suite sends only to apis whose init has finished, and the queue
+        // stays far below QUEUE_MAX, so here such a 503 is Redis being away.
+        const headCode = isHead && answer.status === 503 && answer.headers['retry-after'] ? 'backend_unavailable' : undefined;
+        tally.answer(`malformed "${request.name}"`, answer.status, body?.error?.code ?? headCode);
         const inShape = body?.error?.code && body.error.request_id && body.error.request_id === answer.headers['x-request-id'];
         if (answer.status >= 400 && !isHead && !inShape) tally.offShape.push(`malformed "${request.name}" → ${answer.status} ${answer.body.slice(0, 120)}`);
       }
