@@ -1,15 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../libs/kalium/config/config.ts';
 import { devRedis } from '../../libs/kalium/process/embedded-redis.ts';
+import { spawnKaliumChild, stopChild } from '../../libs/kalium/process/kalium-child.ts';
 import { exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
-
-const CLI = fileURLToPath(new URL('./kalium.mjs', import.meta.url));
+import { redactRedisUrl } from '../../libs/kalium/redis/redis-url.ts';
+import { CLI } from './cli-path.ts';
 
 /**
  * `kalium dev <app>`: finds or starts Redis, then runs the api and the worker as two child processes
  * (as in production: the worker's model calls never block the api's event loop). Either child exiting
- * stops the other, then the embedded Redis. Logs are pretty on a terminal, JSON lines otherwise.
+ * stops the other, then the embedded Redis. Ctrl-C (SIGINT to the terminal's whole process group) and
+ * SIGTERM both stop the children with one SIGTERM each, so a running job finishes and is not re-run.
+ * Logs are pretty on a terminal, JSON lines otherwise.
  */
 export async function dev(appFile: string): Promise<void> {
   let redis;
@@ -19,10 +21,10 @@ export async function dev(appFile: string): Promise<void> {
   } catch (error) {
     exitOnStartupError(error);
   }
-  if (redis.embedded) process.stderr.write(`kalium dev: started redis-server at ${redis.url} (data in .kalium/)\n`);
+  process.stderr.write(`kalium dev: ${describe(redis)}\n`);
   const env = { ...process.env, REDIS_URL: redis.url, NODE_ENV: process.env.NODE_ENV ?? 'development' };
   const children: ChildProcess[] = ['api', 'worker'].map((role) =>
-    spawn(process.execPath, [CLI, role, appFile, ...(process.stdout.isTTY ? ['--pretty'] : [])], { stdio: 'inherit', env }),
+    spawnKaliumChild(CLI, [role, appFile, ...(process.stdout.isTTY ? ['--pretty'] : [])], env),
   );
 
   let stopping = false;
@@ -38,10 +40,9 @@ export async function dev(appFile: string): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    child.once('exit', () => done());
-    child.kill('SIGTERM');
-  });
+function describe(redis: { url: string; embedded: boolean; source: 'REDIS_URL' | 'found' | 'embedded' }): string {
+  const url = redactRedisUrl(redis.url);
+  if (redis.source === 'REDIS_URL') return `using the Redis at ${url} (REDIS_URL)`;
+  if (redis.source === 'found') return `using the Redis already running at ${url} (set REDIS_URL to use another)`;
+  return `started redis-server at ${url} (data in .kalium/)`;
 }

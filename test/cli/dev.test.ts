@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { redisAnswers } from '../../libs/kalium/process/embedded-redis.ts';
 import { CLI, cleanEnv, startKalium } from '../helpers/kalium-process.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 
 const APP = resolve('test/fixtures/apps/gpu-app.ts');
 
@@ -27,6 +28,16 @@ test('with no REDIS_URL and nothing on its port, kalium dev starts redis-server 
   await dev.waitForLog((line) => line.msg === 'worker ready');
   t.is(await dev.kill('SIGTERM'), 0);
   t.false(await answers(port), 'the embedded redis-server was stopped');
+});
+
+test('kalium dev says when it reuses a Redis already answering on its port, and which', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const dev = await startKalium('dev', APP, { KALIUM_DEV_REDIS_PORT: String(redis.port) });
+  t.teardown(() => void dev.kill('SIGKILL'));
+  t.regex(dev.stderr(), new RegExp(`using the Redis already running at redis://127\\.0\\.0\\.1:${redis.port}`));
+  t.is(await dev.kill('SIGTERM'), 0);
+  t.true(await answers(redis.port), 'a Redis kalium did not start is left running');
 });
 
 test('with no redis-server on PATH, kalium dev exits non-zero naming the three ways out', async (t) => {
@@ -60,7 +71,7 @@ test('app.serve() in a file run directly does what kalium dev does', async (t) =
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'kalium-serve-'));
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve('test/fixtures/apps/serve-app.ts')], {
+  const child = spawn(process.execPath, ['--conditions=kalium-source', '--import', 'tsx', resolve('test/fixtures/apps/serve-app.ts')], {
     env: cleanEnv({ KALIUM_DEV_REDIS_PORT: String(port) }),
     cwd: resolve('.'),
     stdio: ['ignore', 'pipe', 'pipe'],

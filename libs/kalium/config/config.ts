@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/kalium-error.ts';
-import { parseRedisUrl } from '../redis/redis-url.ts';
+import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.ts';
 import { parseByteSize } from './byte-size.ts';
 
 /**
@@ -44,8 +44,16 @@ export interface Config {
   nodeEnv: string;
   /** GPU lease time-to-live in ms; the holder renews it every third of that. @defaultValue 5000 */
   leaseTtlMs: number;
-  /** Port of the worker's own /metrics and /healthz server; 0 picks a free one. @defaultValue 9100 */
-  metricsPort: number;
+  /**
+   * Port of the worker's own /metrics and /healthz server; 0 picks a free one. Unset: 9100, or a free
+   * port when 9100 is taken (a second worker on the host), logged. Set: that port or a start-up error.
+   */
+  metricsPort: number | undefined;
+  /**
+   * `KALIUM_DEVICES=0,1,2,3` (or `kalium worker --devices`): the GPUs a `kalium worker` supervises one
+   * worker process each for; undefined runs one worker in this process.
+   */
+  devices: string[] | undefined;
   /** How long a closing api waits for in-flight requests. @defaultValue 10000 */
   shutdownTimeoutMs: number;
   /** Time a client has to send a request's headers before it gets 408 (`HEADERS_TIMEOUT_MS`). @defaultValue 10000 */
@@ -124,7 +132,13 @@ const schema = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: nonEmpty.default('production'),
   KALIUM_LEASE_TTL_MS: int(500, 3_600_000).default(5000),
-  METRICS_PORT: int(0, 65535).default(9100),
+  METRICS_PORT: int(0, 65535).optional(),
+  KALIUM_DEVICES: z
+    .string()
+    .regex(/^\s*[\w.:-]{1,64}\s*(,\s*[\w.:-]{1,64}\s*)*$/, 'expected a comma list of device ids such as 0,1,2,3')
+    .transform((list) => list.split(',').map((id) => id.trim()))
+    .refine((ids) => new Set(ids).size === ids.length, 'a device is named twice')
+    .optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
@@ -184,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: c.NODE_ENV,
     leaseTtlMs: c.KALIUM_LEASE_TTL_MS,
     metricsPort: c.METRICS_PORT,
+    devices: c.KALIUM_DEVICES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
@@ -198,7 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** A bad value as an error message may show it: secrets never, a URL without its password. */
 function shown(name: string, value: string): string {
   if (SECRET_VARIABLES.has(name)) return '[hidden]';
-  if (name === 'REDIS_URL') return value.replace(/\/\/([^@/]*:)[^@/]*@/, '//$1[hidden]@');
+  if (name === 'REDIS_URL') return redactRedisUrl(value);
   return value;
 }
 

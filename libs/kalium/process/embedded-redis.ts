@@ -7,6 +7,8 @@ export interface DevRedis {
   url: string;
   /** Whether kalium started it (and so stops it). */
   embedded: boolean;
+  /** Where it came from: `REDIS_URL`, found answering on the dev port, or started by kalium. */
+  source: 'REDIS_URL' | 'found' | 'embedded';
   stop(): Promise<void>;
 }
 
@@ -24,16 +26,17 @@ export const NO_REDIS_MESSAGE = [
  */
 export async function devRedis(options: { redisUrl: string | undefined; port: number; dataDir?: string }): Promise<DevRedis> {
   const noop = async () => {};
-  if (options.redisUrl) return { url: options.redisUrl, embedded: false, stop: noop };
+  if (options.redisUrl) return { url: options.redisUrl, embedded: false, source: 'REDIS_URL', stop: noop };
   const url = `redis://127.0.0.1:${options.port}`;
-  if (await redisAnswers(url)) return { url, embedded: false, stop: noop };
+  if (await redisAnswers(url)) return { url, embedded: false, source: 'found', stop: noop };
 
   const dir = resolve(options.dataDir ?? '.kalium');
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
     ['--port', String(options.port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: Ctrl-C's SIGINT must not stop Redis under a worker finishing its job.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const started = await new Promise<boolean>((done) => {
     child.once('error', () => done(false)); // ENOENT: not on PATH
@@ -41,7 +44,7 @@ export async function devRedis(options: { redisUrl: string | undefined; port: nu
   });
   if (!started) throw new Error(NO_REDIS_MESSAGE);
   await waitUntilAnswering(url, child);
-  return { url, embedded: true, stop: () => stopChild(child) };
+  return { url, embedded: true, source: 'embedded', stop: () => stopChild(child) };
 }
 
 /** Whether a Redis answers PING at `url` within ~300 ms (no retries). */

@@ -12,6 +12,7 @@ export interface ExitOnSignalsOptions {
 
 /**
  * SIGTERM or SIGINT closes gracefully (`close`), then exits 0; a second signal exits at once with 130.
+ * A process supervised over IPC leaves SIGINT to its parent and closes when the parent goes.
  */
 export function exitOnSignals(logger: Logger, close: () => Promise<void>, options: ExitOnSignalsOptions = {}): void {
   let stopping = false;
@@ -43,7 +44,16 @@ export function exitOnSignals(logger: Logger, close: () => Promise<void>, option
     );
   };
   process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (process.connected) {
+    // A child of `kalium dev` or of a `--devices` worker (they talk over an IPC channel). Ctrl-C
+    // sends SIGINT to the terminal's whole process group; the parent turns it into one SIGTERM for
+    // each child, so a second signal here would cut the running job short. The parent gone (even by
+    // kill -9) closes the channel: shut down as on SIGTERM.
+    process.on('SIGINT', () => logger.debug('SIGINT ignored: the supervising kalium process sends SIGTERM'));
+    process.on('disconnect', () => onSignal('SIGHUP'));
+  } else {
+    process.on('SIGINT', onSignal);
+  }
 }
 
 /** Prints a start-up failure for humans (no stack for configuration mistakes) and exits 1. */
