@@ -1,6 +1,6 @@
 // How BullMQ's view of a job, its cancel marker and its stored result become SPEC's job body; job ids.
 import test from 'ava';
-import { toJobBody, type JobSnapshot } from '../../libs/kalium/queue/job-body.ts';
+import { runSnapshot, toJobBody, type JobFields, type JobSnapshot } from '../../libs/kalium/queue/job-body.ts';
 import { isIdempotencyKey, isJobId, jobIdForKey, newJobId } from '../../libs/kalium/queue/job-ids.ts';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -39,6 +39,41 @@ test('a cancel marker means canceled unless a result was stored, and answers for
   t.is(toJobBody(snapshot({ state: 'completed', canceled }), TTL, T0 + 60)?.status, 'canceled');
   const removed = toJobBody(snapshot({ state: 'unknown', job: undefined, canceled }), TTL, T0 + 60)!;
   t.like(removed, { status: 'canceled', route: '/route', attempts: 0, started_at: null, finished_at: '2030-01-01T00:00:00.050Z' });
+});
+
+// The worker's events and webhooks are built from what it knows of a run; GET from what Redis holds.
+// Both go through toJobBody, so the same facts give the same body.
+test('a worker event’s body is the body GET /jobs/:id answers for the same facts', (t) => {
+  const fields: JobFields = { ...job, finishedOn: undefined, workerLosses: 2 };
+  const get = (over: Partial<JobSnapshot>) => toJobBody(snapshot(over), Infinity, T0 + 30);
+  const event = (end: Parameters<typeof runSnapshot>[2], f: JobFields = fields) => toJobBody(runSnapshot('id', f, end), Infinity, T0 + 30);
+  t.deepEqual(event({ status: 'running' }), get({ state: 'active', job: fields }));
+  t.like(event({ status: 'running' }), { status: 'running', worker_losses: 2, finished_at: null });
+  const done = { ...fields, finishedOn: T0 + 20 };
+  t.deepEqual(event({ status: 'succeeded', result: { a: 1 } }, done), get({ state: 'completed', job: done, result: { found: true, value: { a: 1 } } }));
+  const failed = event({ status: 'failed', error: 'boom' }, done);
+  t.deepEqual(failed, get({ state: 'failed', job: { ...done, failedReason: 'boom' } }));
+  t.like(failed, { status: 'failed', error: 'boom', error_code: 'handler_error', result: null });
+  const lost = event({ status: 'failed', error: 'lost', code: 'worker_lost' }, done);
+  t.deepEqual(lost, get({ state: 'failed', job: { ...done, failedReason: 'lost', errorCode: 'worker_lost' } }));
+  t.is(lost?.error_code, 'worker_lost');
+  const record = { canceledAt: T0 + 25, route: '/route', createdAt: T0, startedAt: T0 + 10, attempts: 1, progress: 40, workerLosses: 2, bodyHash: '' };
+  t.deepEqual(event({ status: 'canceled', record }, done), get({ state: 'unknown', job: undefined, canceled: record }));
+  t.like(event({ status: 'canceled', record }, done), { status: 'canceled', finished_at: '2030-01-01T00:00:00.025Z', worker_losses: 2, error_code: null });
+});
+
+test('progress is clamped to 0-100 and attempts are runs started, in every body alike', (t) => {
+  t.is(toJobBody(runSnapshot('id', { ...job, progress: 250 }, { status: 'running' }), Infinity)?.progress, 100);
+  t.is(toJobBody(runSnapshot('id', { ...job, progress: -3 }, { status: 'running' }), Infinity)?.progress, 0);
+  t.is(toJobBody(snapshot({ state: 'active', job: { ...job, progress: 'x' } }), Infinity)?.progress, 0);
+  t.is(toJobBody(runSnapshot('id', { ...job, attemptsStarted: 3 }, { status: 'running' }), Infinity)?.attempts, 3);
+});
+
+test('a job canceled while queued, then taken by a worker that failed it unrun, never looks started after it ended', (t) => {
+  const record = { canceledAt: T0 + 5, route: '/route', createdAt: T0, startedAt: null, attempts: 0, progress: 0, bodyHash: '' };
+  const taken = { ...job, processedOn: T0 + 9, finishedOn: T0 + 9 };
+  const body = toJobBody(snapshot({ state: 'failed', job: taken, canceled: record }), TTL, T0 + 10)!;
+  t.like(body, { status: 'canceled', started_at: null, finished_at: '2030-01-01T00:00:00.005Z' });
 });
 
 test('job ids: random v4 UUIDs, or v8 UUIDs derived from an idempotency key per app', (t) => {

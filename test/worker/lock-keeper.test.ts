@@ -23,12 +23,26 @@ function startKeeper(t: import('ava').ExecutionContext) {
   return { keeper, lines };
 }
 
+/**
+ * Waits until the keeper's thread has started and renewed a first lock: on a loaded machine a thread's
+ * start-up (loading ioredis, connecting) can take longer than the short locks these tests use.
+ */
+async function warm(keeper: LockKeeper): Promise<void> {
+  const client = redis.client();
+  await client.set('{t}:jobs:warm:lock', 'warm', 'PX', 60_000);
+  const release = keep(keeper, 'warm', 'warm');
+  for (let i = 0; i < 400 && (await client.pttl('{t}:jobs:warm:lock')) > LOCK_MS; i++) await sleep(25);
+  release();
+  await client.del('{t}:jobs:warm:lock');
+}
+
 function keep(keeper: LockKeeper, jobId: string, token: string) {
   return keeper.keepJobLock({ jobId, lockKey: `{t}:jobs:${jobId}:lock`, stalledKey: '{t}:jobs:stalled', token, lockMs: LOCK_MS });
 }
 
 test('a held lock is renewed past its time-to-live while kept, and lapses once released', async (t) => {
   const { keeper, lines } = startKeeper(t);
+  await warm(keeper);
   const client = redis.client();
   await client.set('{t}:jobs:a:lock', 'token-a', 'PX', LOCK_MS);
   const release = keep(keeper, 'a', 'token-a');
@@ -42,6 +56,7 @@ test('a held lock is renewed past its time-to-live while kept, and lapses once r
 
 test('a lock another token holds is reported lost, once, and left alone', async (t) => {
   const { keeper, lines } = startKeeper(t);
+  await warm(keeper);
   const client = redis.client();
   await client.set('{t}:jobs:b:lock', 'someone-else', 'PX', 10_000);
   const release = keep(keeper, 'b', 'token-b');

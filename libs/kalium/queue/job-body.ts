@@ -65,6 +65,32 @@ export interface JobSnapshot {
   result: { found: boolean; value: unknown };
 }
 
+/** How a run ended (or that it runs), as the worker knows it when it tells the hooks. */
+export type RunEnd =
+  | { status: 'running' }
+  | { status: 'succeeded'; result: unknown }
+  | { status: 'failed'; error: string; code?: 'worker_lost' }
+  | { status: 'canceled'; record: CanceledRecord };
+
+/**
+ * The snapshot a worker's event stands for: what `GET /jobs/:id` would read at that moment, so an
+ * event's (and a webhook's) body is built by toJobBody like the answer to GET, and cannot disagree.
+ * A canceled job is read from its record alone, as GET reads it once the worker has dropped the job.
+ */
+export function runSnapshot(id: string, job: JobFields, end: RunEnd): JobSnapshot {
+  const none = { found: false, value: null };
+  switch (end.status) {
+    case 'running':
+      return { id, job, state: 'active', canceled: undefined, result: none };
+    case 'succeeded':
+      return { id, job, state: 'completed', canceled: undefined, result: { found: true, value: end.result } };
+    case 'failed':
+      return { id, job: { ...job, failedReason: end.error, errorCode: end.code ?? job.errorCode }, state: 'failed', canceled: undefined, result: none };
+    case 'canceled':
+      return { id, job: undefined, state: 'unknown', canceled: end.record, result: none };
+  }
+}
+
 const QUEUED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'paused', 'waiting-children']);
 
 /** Whether a status is an end state. */

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../redis/connection.ts';
 import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
 import type { CanceledRecord, JobFields, JobSnapshot } from './job-body.ts';
@@ -49,6 +49,35 @@ function parseFields(values: Array<string | null>): JobFields | undefined {
     failedReason: failedReason ?? undefined,
     workerLosses: losses ? Number(losses) : 0,
     errorCode: errorCode ?? undefined,
+  };
+}
+
+/** The fields of a job the worker holds (BullMQ's Job), with the losses it counted, as a snapshot has them. */
+export function fieldsOfJob(job: Job, workerLosses = 0): JobFields {
+  return {
+    name: job.name,
+    timestamp: job.timestamp,
+    processedOn: job.processedOn,
+    finishedOn: job.finishedOn,
+    progress: job.progress,
+    attemptsStarted: job.attemptsStarted,
+    failedReason: job.failedReason || undefined,
+    workerLosses,
+    errorCode: undefined,
+  };
+}
+
+/** A cancel record for a job whose marker could not be read (it expired): from the job's own fields. */
+export function recordOfJob(job: Job, workerLosses = 0): CanceledRecord {
+  return {
+    canceledAt: job.finishedOn ?? Date.now(),
+    route: job.name,
+    createdAt: job.timestamp,
+    startedAt: job.processedOn ?? null,
+    attempts: job.attemptsStarted,
+    progress: typeof job.progress === 'number' ? job.progress : 0,
+    workerLosses,
+    bodyHash: '',
   };
 }
 

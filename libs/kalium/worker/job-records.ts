@@ -5,7 +5,9 @@ import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
 import { afterNextWrite, writeCoalescer } from '../redis/write-coalescing.ts';
 import { readLua } from '../redis/lua.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
+import type { CanceledRecord } from '../queue/job-body.ts';
 import { claimCancelAnnouncement } from '../queue/job-cancel.ts';
+import { parseRecord } from '../queue/job-reader.ts';
 
 const FINISH = readLua(import.meta.url, './finish.lua');
 const RERUN_CHECK = readLua(import.meta.url, './rerun-check.lua');
@@ -133,15 +135,17 @@ export class JobRecords {
   /**
    * Once BullMQ has failed a canceled job: takes it out of BullMQ's sets (a canceled job is not a failed
    * one in any count, and the dashboard cannot retry it), keeps its marker as long as a finished job,
-   * and tells whether this process is the one to announce the cancel to the hooks.
+   * and tells whether this process is the one to announce the cancel to the hooks, and with what record.
    */
-  async dropCanceled(job: Job): Promise<boolean> {
+  async dropCanceled(job: Job): Promise<{ announce: boolean; record: CanceledRecord | undefined }> {
     const id = job.id!;
-    await Promise.all([
+    const [, , marker, announce] = await Promise.all([
       job.remove().catch((error: unknown) => this.#logger.warn({ err: error, jobId: id }, 'could not remove a canceled job from the queue')),
       this.#redis.expire(this.#keys.jobCanceled(id), this.#resultTtl),
+      this.#redis.get(this.#keys.jobCanceled(id)),
+      claimCancelAnnouncement(this.#redis, this.#keys, id, this.#resultTtl),
     ]);
-    return claimCancelAnnouncement(this.#redis, this.#keys, id, this.#resultTtl);
+    return { announce, record: parseRecord(marker) };
   }
 
   /** Tells api processes about a job; fire and forget (notices are hints). */

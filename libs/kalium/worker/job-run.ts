@@ -4,10 +4,11 @@ import { Request } from '../app/request.ts';
 import type { BackgroundRoute, JobContext } from '../app/routes.ts';
 import type { Logger } from '../log/logger.ts';
 import type { JobData } from '../queue/job-data.ts';
+import { runSnapshot, toJobBody, type JobBody, type RunEnd } from '../queue/job-body.ts';
 import type { JobHooks } from '../queue/job-hooks.ts';
+import { fieldsOfJob } from '../queue/job-reader.ts';
 import { announce } from '../queue/job-hooks.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { eventBody } from './event-body.ts';
 import type { JobRecords } from './job-records.ts';
 import type { LockKeeper } from './lock-keeper.ts';
 import type { RunningJobs } from './running-jobs.ts';
@@ -107,5 +108,10 @@ async function reportProgress(run: JobRun, percent: number, deps: RunDeps): Prom
   }
   await job.updateProgress(percent);
   deps.records.notice({ id: job.id!, type: 'progress', progress: percent });
-  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => eventBody(job, 'running', { losses: run.losses }), job.data.extra);
+  if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => bodyOfRun(job, { status: 'running' }, run.losses), job.data.extra);
+}
+
+/** A job's body for the hooks, built as `GET /jobs/:id` builds it (see runSnapshot). */
+export function bodyOfRun(job: Job<JobData>, end: RunEnd, workerLosses: number): JobBody {
+  return { ...toJobBody(runSnapshot(job.id!, fieldsOfJob(job, workerLosses), end), Infinity)!, webhook: null };
 }

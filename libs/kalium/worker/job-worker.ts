@@ -1,14 +1,15 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { announce, type JobHooks } from '../queue/job-hooks.ts';
+import type { RunEnd } from '../queue/job-body.ts';
 import type { JobData } from '../queue/job-data.ts';
+import { recordOfJob } from '../queue/job-reader.ts';
 import { connectionErrorLog } from '../log/connection-errors.ts';
 import { logJobEnd } from '../log/job-log.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { BatchCollector } from './batch-collector.ts';
 import { FinishedJobSweeper } from './finished-job-sweeper.ts';
-import { eventBody } from './event-body.ts';
 import { JobRecords } from './job-records.ts';
-import type { Claimed, RunDeps } from './job-run.ts';
+import { bodyOfRun, type Claimed, type RunDeps } from './job-run.ts';
 import { LockKeeper } from './lock-keeper.ts';
 import { CANCELED_REASON, runJobs, type Outcome } from './run-jobs.ts';
 import { RunningJobs } from './running-jobs.ts';
@@ -190,16 +191,15 @@ export class JobWorker {
     }
     runtime.metrics.jobs.inc({ route: job.name, outcome: outcome.status });
     logJobEnd(logger, job, outcome.status, failure);
-    let announced = true;
-    if (outcome.status === 'canceled') announced = await records.dropCanceled(job).catch(() => false);
-    if (hooks.length === 0 || !announced) return;
-    const end =
-      outcome.status === 'succeeded'
-        ? { result: outcome.result }
-        : outcome.status === 'failed'
-          ? { error: outcome.message, code: outcome.code ?? ('handler_error' as const) }
-          : {};
-    await announce(hooks, logger, outcome.status, () => eventBody(job, outcome.status, { ...end, losses: reported.losses }), job.data.extra);
+    const losses = reported.losses ?? 0;
+    let end: RunEnd;
+    if (outcome.status === 'canceled') {
+      const dropped = await records.dropCanceled(job).catch(() => undefined);
+      if (!dropped?.announce) return; // the api announced it (it removed the queued job)
+      end = { status: 'canceled', record: dropped.record ?? recordOfJob(job, losses) };
+    } else if (outcome.status === 'failed') end = { status: 'failed', error: outcome.message, code: outcome.code };
+    else end = { status: 'succeeded', result: outcome.result };
+    if (hooks.length > 0) await announce(hooks, logger, outcome.status, () => bodyOfRun(job, end, losses), job.data.extra);
   }
 
   /** The outcome once the result's write has landed: `canceled` when a cancel came first. */

@@ -2,8 +2,7 @@ import { LazyAbortController } from '../app/lazy-abort.ts';
 import { Response } from '../app/response.ts';
 import type { BackgroundFn, BackgroundRoute, BatchFn } from '../app/routes.ts';
 import { announce } from '../queue/job-hooks.ts';
-import { eventBody } from './event-body.ts';
-import { startRun, type Claimed, type JobRun, type RunDeps } from './job-run.ts';
+import { bodyOfRun, startRun, type Claimed, type JobRun, type RunDeps } from './job-run.ts';
 import { JobCanceledError } from './running-jobs.ts';
 import type { Precheck, Stored } from './job-records.ts';
 import type { WorkerLease } from './worker-lease.ts';
@@ -106,7 +105,7 @@ async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLeas
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   if (deps.hooks.length > 0) {
-    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => eventBody(run.claimed.job, 'running', { losses: run.losses }), run.claimed.job.data.extra)));
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => bodyOfRun(run.claimed.job, { status: 'running' }, run.losses), run.claimed.job.data.extra)));
   }
   for (const run of runs) deps.records.runStarted(run.id, run.claimed.job.attemptsStarted);
   const work = invoke(route, runs, deps.runtime.context);
