@@ -139,6 +139,26 @@ for (const [file, source] of [
   });
 }
 
+test('npx tsx app.ts with app.serve() runs the app as kalium dev does, in a user project', async (t) => {
+  writeFileSync(
+    join(project, 'served.ts'),
+    "import { Kalium } from 'kalium';\nconst app = new Kalium('served');\napp.handler('/', { gpu: false }, () => ({ served: true }));\nexport default app;\napp.serve();\n",
+  );
+  const served = spawn(join(project, 'node_modules/.bin/tsx'), ['served.ts'], {
+    cwd: project,
+    env: cleanEnv({ REDIS_URL: redis.url }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  t.teardown(() => {
+    try {
+      process.kill(-served.pid!, 'SIGKILL');
+    } catch {}
+  });
+  const url = await listening(served);
+  t.deepEqual(await (await fetch(url, { method: 'POST' })).json(), { served: true });
+});
+
 test('kalium init writes a project whose own npm test passes and whose npm run dev serves it', async (t) => {
   const parent = tempDir('kalium-init-');
   const kalium = join(project, 'node_modules/.bin/kalium');
