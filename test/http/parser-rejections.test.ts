@@ -60,6 +60,15 @@ for (const [name, request, status] of parserCases) {
   });
 }
 
+test('a rejected request keeps the caller’s X-Request-Id when it is sane, and gets a new one when not', async (t) => {
+  const kept = await rawRequest(port, [post('X-Request-Id: caller-7\r\nContent-Length: 1x\r\n')], { timeoutMs: 5000 });
+  assertKaliumError(t, kept, 400);
+  t.is(kept.headers['x-request-id'], 'caller-7');
+  const replaced = await rawRequest(port, [post('X-Request-Id: <script>\r\nContent-Length: 1x\r\n')], { timeoutMs: 5000 });
+  assertKaliumError(t, replaced, 400);
+  t.regex(replaced.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
+});
+
 test('no Host in an HTTP/1.1 request is 400 in kalium’s shape', async (t) => {
   assertKaliumError(t, await rawRequest(port, ['GET /healthz HTTP/1.1\r\n\r\n'], { untilAnswered: true }), 400, 'bad_request');
 });

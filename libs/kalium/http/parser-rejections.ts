@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
+import { chooseRequestId } from './request-id.ts';
 
 /**
  * Answers for what never reaches Koa: requests Node's HTTP parser rejects (`clientError`), CONNECT
@@ -24,7 +25,7 @@ export function answerParserRejections(server: Server, logger: Logger, allowedMe
       socket.destroy();
       return;
     }
-    const requestId = String(inFlight?.getHeader('x-request-id') ?? randomUUID());
+    const requestId = String(inFlight?.getHeader('x-request-id') ?? chooseRequestId(givenRequestId(error.rawPacket)));
     logger.info({ requestId, status: rejection.status, parserCode: code }, 'request rejected by the HTTP parser');
     writeRawError(socket, { ...rejection, requestId });
   });
@@ -50,6 +51,12 @@ export function answerParserRejections(server: Server, logger: Logger, allowedMe
     });
     response.end(body.text);
   });
+}
+
+/** The caller's X-Request-Id (or X-Banana-Request-Id) in the bytes the parser refused, if it got that far. */
+function givenRequestId(rawPacket: Buffer | undefined): string | undefined {
+  if (!rawPacket) return undefined;
+  return /\r\nx-(?:banana-)?request-id:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(rawPacket.toString('latin1'))?.[1];
 }
 
 interface Rejection {
