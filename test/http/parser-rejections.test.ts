@@ -3,6 +3,7 @@
 import test, { type ExecutionContext } from 'ava';
 import app from '../fixtures/apps/edge-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
+import { scrape, sampleValue } from '../helpers/prometheus.ts';
 import { rawRequest, type RawAnswer } from '../helpers/raw-http.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
@@ -126,4 +127,13 @@ test('HEAD and OPTIONS on a route answer without a 5xx', async (t) => {
   const options = await rawRequest(port, ['OPTIONS /sync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { timeoutMs: 5000 });
   t.is(options.status, 200);
   t.is(options.headers.allow, 'POST');
+});
+
+test.serial('what the parser refuses is counted in kalium_http_requests_total under route "unparsed"', async (t) => {
+  const counted = async () =>
+    sampleValue(await scrape(`${api.url}/metrics`), 'kalium_http_requests_total', { route: 'unparsed', method: '', status: '431' }) ?? 0;
+  const before = await counted();
+  await rawRequest(port, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`], { timeoutMs: 5000 });
+  await rawRequest(port, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`], { timeoutMs: 5000 });
+  t.is((await counted()) - before, 2);
 });

@@ -39,7 +39,11 @@ export async function startApiServer(runtime: Runtime, parts: ApiPart[] = apiPar
     },
   );
   drain.server = server;
-  answerParserRejections(server, runtime.logger, methodsTaken(runtime));
+  answerParserRejections(server, {
+    logger: runtime.logger,
+    allowedMethods: methodsTaken(runtime),
+    count: (route, method, status) => runtime.metrics.httpRequests.labels({ route, method, status: String(status) }).inc(),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(runtime.config.port, runtime.config.host, () => {

@@ -11,7 +11,15 @@ import { chooseRequestId } from './request-id.ts';
  * kalium's JSON error shape and `X-Request-Id`, then the connection closes: after a framing error
  * nothing more on it can be trusted.
  */
-export function answerParserRejections(server: Server, logger: Logger, allowedMethods: readonly string[]): void {
+export interface ParserRejectionOptions {
+  logger: Logger;
+  /** Every method some route takes: a CONNECT's `Allow`. */
+  allowedMethods: readonly string[];
+  /** Told of each answer, for `kalium_http_requests_total` (route `unparsed` when the parser refused it). */
+  count?: (route: string, method: string, status: number) => void;
+}
+
+export function answerParserRejections(server: Server, { logger, allowedMethods, count }: ParserRejectionOptions): void {
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
     const code = error.code ?? '';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
@@ -27,11 +35,13 @@ export function answerParserRejections(server: Server, logger: Logger, allowedMe
     }
     const requestId = String(inFlight?.getHeader('x-request-id') ?? chooseRequestId(givenRequestId(error.rawPacket)));
     logger.info({ requestId, status: rejection.status, parserCode: code }, 'request rejected by the HTTP parser');
+    count?.('unparsed', '', rejection.status);
     writeRawError(socket, { ...rejection, requestId });
   });
 
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     const allow = allowedMethods.join(', ');
+    count?.('unmatched', 'CONNECT', 405);
     writeRawError(socket, {
       status: 405,
       code: 'method_not_allowed',
@@ -43,6 +53,7 @@ export function answerParserRejections(server: Server, logger: Logger, allowedMe
 
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const body = errorJson('expectation_failed', `Expect: ${String(request.headers.expect).slice(0, 80)} is not supported; only 100-continue is.`, randomUUID());
+    count?.('unmatched', request.method ?? '', 417);
     response.writeHead(417, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(body.text),
