@@ -137,3 +137,12 @@ test.serial('what the parser refuses is counted in kalium_http_requests_total un
   await rawRequest(port, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`], { timeoutMs: 5000 });
   t.is((await counted()) - before, 2);
 });
+
+test('an idle keep-alive connection is not a stalled request: it outlives HEADERS_TIMEOUT_MS and serves the next request', async (t) => {
+  const answer = await rawRequest(port, ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], {
+    pauseMs: HEADERS_TIMEOUT_MS * 3,
+    timeoutMs: 15_000,
+  });
+  t.is(answer.raw.match(/HTTP\/1\.1 200 OK/g)?.length, 2, answer.raw);
+  t.notRegex(answer.raw, /408/);
+});
