@@ -6,8 +6,11 @@ commands:
   worker <app> [--devices 0,1]   the GPU worker process (concurrency 1); with --devices (or KALIUM_DEVICES),
                                  one supervised worker process per GPU
   init [dir]                     write a new kalium project into dir (default: the current directory)
+  python-path                    print the directory of kalium's Python package (import kalium / potassium),
+                                 for PYTHONPATH="$(npx kalium python-path)" python3 app.py
 
-<app> is a .ts, .mts, .js or .mjs file whose default export is a Kalium app.
+<app> is a .ts, .mts, .js or .mjs file whose default export is a Kalium app, or a .py file with a
+Potassium app (a potassium 0.0.9 app runs unchanged).
 Configuration comes from the environment: see the README.`;
 
 /** `kalium dev|api|worker <app> [--pretty] [--devices ids]`, `kalium init [dir]` */
@@ -19,6 +22,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(command ? 0 : 2);
   }
   if (command === 'init' && rest.length === 0) return (await import('./init.ts')).init(target ?? '.');
+  if (command === 'python-path' && !target) {
+    process.stdout.write(`${(await import('../../libs/kalium/python/python-child.ts')).PYTHON_PACKAGE_DIR}\n`);
+    return;
+  }
   const takesDevices = command === 'worker' || devices === undefined;
   if (!target || rest.length > 0 || !['dev', 'api', 'worker'].includes(command) || !takesDevices) usage();
   if (command === 'api') return (await import('../api/main.ts')).main(target, { pretty });

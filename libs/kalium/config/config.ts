@@ -82,6 +82,8 @@ export interface Config {
    * (`KALIUM_MAX_WORKER_LOSSES`), so a job that kills every worker does not loop forever. @defaultValue 5
    */
   maxWorkerLosses: number;
+  /** The interpreter that runs a `.py` app's model process (`KALIUM_PYTHON`). @defaultValue 'python3' from PATH */
+  python: string;
 }
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -148,6 +150,7 @@ const schema = {
   KALIUM_JOB_LOCK_MS: int(500, 3_600_000).default(5000),
   KALIUM_STALLED_INTERVAL_MS: int(100, 3_600_000).default(2000),
   KALIUM_MAX_WORKER_LOSSES: int(1, 1000).default(5),
+  KALIUM_PYTHON: nonEmpty.default('python3'),
 };
 
 /** The variables kalium reads, for docs and error messages. */
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockMs: c.KALIUM_JOB_LOCK_MS,
     stalledIntervalMs: c.KALIUM_STALLED_INTERVAL_MS,
     maxWorkerLosses: c.KALIUM_MAX_WORKER_LOSSES,
+    python: c.KALIUM_PYTHON,
   };
 }
 

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { KaliumError } from '../errors/kalium-error.ts';
 import type { ErrorBody } from './error-handler.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { appNotReadyReason } from '../process/readiness-checks.ts';
 
 /** Health, readiness, potassium's status and warm-up routes: open to load balancers, never auth-gated. */
 export function systemRoutes(router: Router, runtime: Runtime): void {
@@ -11,7 +12,9 @@ export function systemRoutes(router: Router, runtime: Runtime): void {
 
   const readiness = readinessLog(runtime);
   router.get('/readyz', async (ctx) => {
-    const reason = !runtime.initialized ? 'init has not finished' : !(await runtime.redisAnswers()) ? 'Redis does not answer' : undefined;
+    const reason = !runtime.initialized
+      ? 'init has not finished'
+      : (appNotReadyReason(runtime.app) ?? (!(await runtime.redisAnswers()) ? 'Redis does not answer' : undefined));
     readiness(reason);
     if (reason === undefined) {
       ctx.body = { ready: true };

@@ -9,7 +9,7 @@ export async function bootRuntime(appFile: string, role: 'api' | 'worker', optio
   try {
     const config = loadConfig();
     const logger = createLogger({ level: config.logLevel, pretty: options.pretty, name: role });
-    return new Runtime(await loadAppFile(appFile), config, logger, { role });
+    return new Runtime(await loadAppFile(appFile, { python: config.python, logger }), config, logger, { role });
   } catch (error) {
     exitOnStartupError(error);
   }

@@ -1,0 +1,75 @@
+"""The model process's side of the pipes: frames out under one lock, and calls back to kalium's
+TypeScript side (Store, send_webhook, job progress) that block their thread until the answer comes.
+"""
+import itertools
+import threading
+
+from . import frames
+
+_current = None
+
+
+class CallbackError(Exception):
+    """kalium's TypeScript side refused a Store, webhook or progress call; `code` says why."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+
+
+class Channel:
+    def __init__(self, writer):
+        self._writer = writer
+        self._write_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending = {}
+        self._pending_lock = threading.Lock()
+        self.closed = False
+
+    def send(self, header, body=b""):
+        frame = frames.encode(header, body)
+        with self._write_lock:
+            self._writer.write(frame)
+            self._writer.flush()
+
+    def request(self, op, **fields):
+        """Asks the TypeScript side to do `op` and waits for its answer (from any thread but the reader)."""
+        if self.closed:
+            raise CallbackError("the model process is shutting down", "closed")
+        rid = next(self._ids)
+        waiter = [threading.Event(), None]
+        with self._pending_lock:
+            self._pending[rid] = waiter
+        self.send(dict(fields, t="rpc", rid=rid, op=op))
+        waiter[0].wait()
+        answer = waiter[1]
+        if not answer.get("ok"):
+            raise CallbackError(answer.get("message", "%s failed" % op), answer.get("code"))
+        return answer.get("value")
+
+    def answered(self, header):
+        with self._pending_lock:
+            waiter = self._pending.pop(header.get("rid"), None)
+        if waiter is None:
+            raise frames.ProtocolError("a reply to unknown callback %r" % header.get("rid"))
+        waiter[1] = header
+        waiter[0].set()
+
+    def close(self):
+        """Wakes every waiting callback with an error, so no handler thread blocks forever."""
+        self.closed = True
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for waiter in pending.values():
+            waiter[1] = {"ok": False, "message": "the model process is shutting down", "code": "closed"}
+            waiter[0].set()
+
+
+def install(channel):
+    global _current
+    _current = channel
+
+
+def current():
+    """The model process's channel, or None when this code is not running under kalium."""
+    return _current
