@@ -53,6 +53,7 @@ const parserCases: Array<[string, string | Buffer, number]> = [
   ['a bad HTTP version', 'GET /healthz HTTP/9.Z\r\nHost: x\r\n\r\n', 400],
   ['headers over 16 KB', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431],
   ['a request target over 16 KB', `GET /${'a'.repeat(17 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+  ['chunk extensions over 16 KB', post('Transfer-Encoding: chunked\r\n', `2;ext=${'a'.repeat(17 * 1024)}\r\n{}\r\n0\r\n\r\n`), 413],
 ];
 
 for (const [name, request, status] of parserCases) {
