@@ -105,10 +105,10 @@ test('an Expect other than 100-continue is 417 in kalium’s shape', async (t) =
   assertKaliumError(t, answer, 417, 'expectation_failed');
 });
 
-test('stalled headers get 408 in kalium’s shape within HEADERS_TIMEOUT_MS (and a margin)', async (t) => {
+test('stalled headers get 408 in kalium’s shape soon after HEADERS_TIMEOUT_MS, not Node’s default minutes', async (t) => {
   const answer = await rawRequest(port, ['GET /healthz HTTP/1.1\r\nHost: x\r\n'], { timeoutMs: 20_000 });
   assertKaliumError(t, answer, 408, 'request_timeout');
-  t.true(answer.ms >= HEADERS_TIMEOUT_MS * 0.9 && answer.ms < HEADERS_TIMEOUT_MS * 4, `answered after ${answer.ms} ms`);
+  t.true(answer.ms >= HEADERS_TIMEOUT_MS * 0.9 && answer.ms < HEADERS_TIMEOUT_MS * 10, `answered after ${answer.ms} ms`);
 });
 
 test('a body announced as 100 bytes that stalls after 10 gets 408 in kalium’s shape within REQUEST_TIMEOUT_MS (and a margin), keeping its request id', async (t) => {
@@ -119,7 +119,7 @@ test('a body announced as 100 bytes that stalls after 10 gets 408 in kalium’s 
   );
   assertKaliumError(t, answer, 408, 'request_timeout');
   t.is(answer.headers['x-request-id'], 'stalled-1');
-  t.true(answer.ms >= REQUEST_TIMEOUT_MS * 0.9 && answer.ms < REQUEST_TIMEOUT_MS * 4, `answered after ${answer.ms} ms`);
+  t.true(answer.ms >= REQUEST_TIMEOUT_MS * 0.9 && answer.ms < REQUEST_TIMEOUT_MS * 10, `answered after ${answer.ms} ms`);
 });
 
 test('HEAD and OPTIONS on a route answer without a 5xx', async (t) => {
