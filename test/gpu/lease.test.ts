@@ -1,5 +1,6 @@
 // SPEC §6: one lease per device, shared across processes, renewed while held, freed by TTL when the
 // holder dies, released only by its holder.
+import { timerKeeper } from '../../libs/kalium/lock/token-lock.ts';
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GpuLease } from '../../libs/kalium/gpu/lease.ts';
@@ -110,6 +111,7 @@ test.serial('only the holder can release: compare-and-delete leaves another toke
       key: appKeys('lease-unit').lease('default'),
       releasedChannel: appKeys('lease-unit').leaseReleased('default'),
       ttlMs: 800,
+      keeper: timerKeeper(redis.client()),
       logger,
     });
   const one = make();

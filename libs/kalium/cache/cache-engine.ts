@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection.ts';
 import type { CacheKeys } from '../redis/keys.ts';
 import { withCacheCommands, type CacheRedis } from './cache-commands.ts';
+import { timerKeeper, type TokenKeeper } from '../lock/token-lock.ts';
 import { ComputeLock } from './compute-lock.ts';
 import { FillListener } from './fill-listener.ts';
 
@@ -32,6 +33,8 @@ export interface CacheEngineOptions {
   keys: CacheKeys;
   /** TTL of a compute lock; renewed every third of it while computing. */
   lockTtlMs: number;
+  /** What keeps compute locks alive: the process's lock keeper thread (default: a timer on this thread). */
+  keeper?: TokenKeeper;
   /** How often a waiter re-reads even without a notice. */
   pollMs: number;
   /** Gets every Redis error of a call; if it throws, the call fails with that, else the call degrades. */
@@ -86,7 +89,7 @@ export class CacheEngine {
   constructor(options: CacheEngineOptions) {
     this.#redis = withCacheCommands(options.redis);
     this.#keys = options.keys;
-    this.#lock = new ComputeLock(this.#redis, options.lockTtlMs);
+    this.#lock = new ComputeLock(this.#redis, options.lockTtlMs, options.keeper ?? timerKeeper(options.redis));
     this.#listener = new FillListener(options.subscriber, options.keys.filled);
     this.#pollMs = options.pollMs;
     this.#onError = options.onError;

@@ -1,29 +1,29 @@
 import { randomUUID } from 'node:crypto';
+import { TokenLock, type TokenKeeper } from '../lock/token-lock.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { CacheRedis } from './cache-commands.ts';
 
 /**
- * The per-key lock under which one caller across the fleet computes a missing entry: a Redis key
- * holding the computer's random token, with a TTL the computer renews while it computes. A crashed
- * computer's lock frees within the TTL; release and renewal compare the token, so no one frees or
- * extends another's lock.
+ * The per-key lock under which one caller across the fleet computes a missing entry: kalium's token
+ * lock (see token-lock.ts), taken together with the cache read on a miss, kept alive by the process's
+ * keeper while the computation runs.
  */
 export class ComputeLock {
   readonly #redis: CacheRedis;
+  readonly #lock: TokenLock;
   readonly #ttlMs: number;
   readonly #coalesce: () => void;
 
-  constructor(redis: CacheRedis, ttlMs: number) {
+  constructor(redis: CacheRedis, ttlMs: number, keeper: TokenKeeper) {
     this.#redis = redis;
+    this.#lock = new TokenLock(redis, keeper);
     this.#ttlMs = ttlMs;
     this.#coalesce = writeCoalescer(redis);
   }
 
   /** Takes the lock if it is free; the token to release it with, or undefined when another holds it. */
-  async tryTake(lockKey: string): Promise<string | undefined> {
-    const token = randomUUID();
-    const ok = await this.#redis.set(lockKey, token, 'PX', this.#ttlMs, 'NX');
-    return ok === 'OK' ? token : undefined;
+  tryTake(lockKey: string): Promise<string | undefined> {
+    return this.#lock.take(lockKey, this.#ttlMs, randomUUID());
   }
 
   /**
@@ -38,25 +38,13 @@ export class ComputeLock {
     return taken === 1 ? { token } : {};
   }
 
-  /** Renews the lock every third of its TTL until the returned function is called. */
+  /** Keeps the lock alive while its holder computes, until the returned function is called. */
   keepAlive(lockKey: string, token: string): () => void {
-    const timer = setInterval(() => {
-      this.#redis.kaliumCacheRenew(lockKey, token, this.#ttlMs).then(
-        (renewed) => {
-          // Lapsed (the event loop was blocked past the TTL) and maybe taken by another: stop touching it.
-          if (renewed !== 1) clearInterval(timer);
-        },
-        // A failed renewal is retried on the next tick; if Redis stays away the lock lapses, and the
-        // worst outcome is that a second replica computes the same entry.
-        () => {},
-      );
-    }, Math.max(30, Math.floor(this.#ttlMs / 3)));
-    timer.unref();
-    return () => clearInterval(timer);
+    return this.#lock.keep(`cache compute lock ${lockKey}`, lockKey, token, this.#ttlMs);
   }
 
   /** Releases the lock if `token` still holds it, announcing it on `channel`. True when released. */
-  async release(lockKey: string, channel: string, token: string, valueKey: string): Promise<boolean> {
-    return (await this.#redis.kaliumCacheRelease(lockKey, channel, token, valueKey)) === 1;
+  release(lockKey: string, channel: string, token: string, valueKey: string): Promise<boolean> {
+    return this.#lock.release(lockKey, token, channel, valueKey);
   }
 }

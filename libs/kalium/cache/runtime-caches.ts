@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/connection.ts';
+import type { TokenKeeper } from '../lock/token-lock.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
 import { Cache } from './cache.ts';
@@ -28,11 +29,12 @@ export function createRuntimeCaches(options: {
   subscriber: () => RedisClient;
   keys: AppKeys;
   lockTtlMs: number;
+  keeper: TokenKeeper;
   logger: Logger;
 }): RuntimeCaches {
   const onError = throttledWarning(options.logger);
   const engine = (keys: AppKeys['routeCache']) =>
-    new CacheEngine({ redis: options.redis, subscriber: options.subscriber, keys, lockTtlMs: options.lockTtlMs, pollMs: POLL_MS, onError });
+    new CacheEngine({ redis: options.redis, subscriber: options.subscriber, keys, lockTtlMs: options.lockTtlMs, keeper: options.keeper, pollMs: POLL_MS, onError });
   const routes = engine(options.keys.routeCache);
   const appEngine = engine(options.keys.appCache);
   return {

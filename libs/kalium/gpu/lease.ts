@@ -1,10 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
-import { readLua } from '../redis/lua.ts';
-
-const RENEW = readLua(import.meta.url, './renew.lua');
-const RELEASE = readLua(import.meta.url, './release.lua');
+import { TokenLock, type TokenKeeper } from '../lock/token-lock.ts';
 
 /** How often a waiter re-tries even without a release notice (a crashed holder's lease just expires). */
 const POLL_MS = 50;
@@ -16,17 +12,18 @@ export interface GpuLeaseOptions {
   subscriber: () => RedisClient;
   /** The device's lease key. */
   key: string;
-  /** The channel release.lua publishes on. */
+  /** The channel a release is published on (token-release.lua). */
   releasedChannel: string;
   /** Lease TTL; the holder renews it every third of this. */
   ttlMs: number;
+  /**
+   * What keeps a held lease alive: the process's lock keeper thread, so that a handler blocking the
+   * event loop (synchronous model code, in the api or the worker) keeps the device.
+   */
+  keeper: TokenKeeper;
   logger: Logger;
 }
 
-type LeaseRedis = RedisClient & {
-  kaliumLeaseRenew(key: string, token: string, ttlMs: number): Promise<number>;
-  kaliumLeaseRelease(key: string, channel: string, token: string): Promise<number>;
-};
 
 /**
  * The GPU lease of one device (SPEC §6): a Redis key holding the holder's random token, with a TTL
@@ -35,25 +32,19 @@ type LeaseRedis = RedisClient & {
  */
 export class GpuLease {
   readonly #options: GpuLeaseOptions;
-  readonly #redis: LeaseRedis;
+  readonly #lock: TokenLock;
   #subscriber: RedisClient | undefined;
   readonly #waiters = new Set<() => void>();
 
   constructor(options: GpuLeaseOptions) {
     this.#options = options;
-    const redis = options.redis;
-    if (!('kaliumLeaseRenew' in redis)) {
-      redis.defineCommand('kaliumLeaseRenew', { numberOfKeys: 1, lua: RENEW });
-      redis.defineCommand('kaliumLeaseRelease', { numberOfKeys: 2, lua: RELEASE });
-    }
-    this.#redis = redis as LeaseRedis;
+    this.#lock = new TokenLock(options.redis, options.keeper);
   }
 
   /** Takes the lease if it is free right now; undefined when someone holds it. */
   async tryAcquire(): Promise<LeaseHold | undefined> {
-    const token = randomBytes(16).toString('hex');
-    const ok = await this.#redis.set(this.#options.key, token, 'PX', this.#options.ttlMs, 'NX');
-    return ok === 'OK' ? new LeaseHold(this.#redis, this.#options, token) : undefined;
+    const token = await this.#lock.take(this.#options.key, this.#options.ttlMs);
+    return token === undefined ? undefined : new LeaseHold(this.#lock, this.#options, token);
   }
 
   /**
@@ -73,7 +64,7 @@ export class GpuLease {
 
   /** Whether anyone holds the lease now. */
   async isHeld(): Promise<boolean> {
-    return (await this.#redis.exists(this.#options.key)) === 1;
+    return (await this.#options.redis.exists(this.#options.key)) === 1;
   }
 
   async #waitForRelease(ms: number, signal?: AbortSignal): Promise<void> {
@@ -110,41 +101,28 @@ export class GpuLease {
   }
 }
 
-/** A held lease: renewed in the background until released. */
+/** A held lease: kept alive by the keeper until released. */
 export class LeaseHold {
   readonly token: string;
-  readonly #redis: LeaseRedis;
+  readonly #lock: TokenLock;
   readonly #options: GpuLeaseOptions;
-  readonly #timer: NodeJS.Timeout;
+  readonly #stopKeeping: () => void;
   #released = false;
 
-  constructor(redis: LeaseRedis, options: GpuLeaseOptions, token: string) {
-    this.#redis = redis;
+  constructor(lock: TokenLock, options: GpuLeaseOptions, token: string) {
+    this.#lock = lock;
     this.#options = options;
     this.token = token;
-    this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(options.ttlMs / 3)));
-    this.#timer.unref();
-  }
-
-  async #renew(): Promise<void> {
-    try {
-      const renewed = await this.#redis.kaliumLeaseRenew(this.#options.key, this.token, this.#options.ttlMs);
-      if (renewed !== 1 && !this.#released) {
-        clearInterval(this.#timer);
-        this.#options.logger.error({ key: this.#options.key }, 'GPU lease lost while held (it expired before renewal)');
-      }
-    } catch (error) {
-      this.#options.logger.warn({ err: error, key: this.#options.key }, 'GPU lease renewal failed; will retry');
-    }
+    this.#stopKeeping = lock.keep(`GPU lease ${options.key}`, options.key, token, options.ttlMs);
   }
 
   /** Releases the lease if this holder still has it. Idempotent; never throws (an unreleased lease expires). */
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    clearInterval(this.#timer);
+    this.#stopKeeping();
     try {
-      await this.#redis.kaliumLeaseRelease(this.#options.key, this.#options.releasedChannel, this.token);
+      await this.#lock.release(this.#options.key, this.token, this.#options.releasedChannel, '1');
     } catch (error) {
       this.#options.logger.warn({ err: error, key: this.#options.key }, 'GPU lease release failed; it will expire');
     }

@@ -9,13 +9,15 @@ import type { AppKeys } from '../redis/keys.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { onBackend } from './backend-call.ts';
-import { cancelJob } from './job-cancel.ts';
-import { toJobBody, type JobBody } from './job-body.ts';
+import { claimCancelAnnouncement, commitCancel } from './cancel-commands.ts';
+import { isFinished, toJobBody, type CanceledRecord, type JobBody } from './job-body.ts';
 import { bodyHash, EVENTS_MAX_LEN, jobOptions, type JobData } from './job-data.ts';
-import type { JobHooks } from './job-hooks.ts';
+import { announce, type JobHooks } from './job-hooks.ts';
 import { isJobId, jobIdForKey, newJobId } from './job-ids.ts';
 import { parseRecord, readJobData, readSnapshot } from './job-reader.ts';
-import type { JobsContext } from './jobs-context.ts';
+
+/** What a JobQueue takes from the process's runtime. */
+export type JobQueueParts = Pick<Runtime, 'redis' | 'keys' | 'config' | 'logger' | 'app' | 'queues'>;
 
 /** The states counted against QUEUE_MAX: jobs not yet running. */
 const QUEUED_TYPES = ['waiting', 'paused', 'prioritized', 'delayed'] as const;
@@ -28,13 +30,13 @@ const COUNT_FRESH_MS = 1000;
  * on the runtime's fail-fast command connection (no offline queue), so a request never waits on a
  * Redis that is down.
  */
-export class JobQueue implements JobsContext {
+export class JobQueue {
   readonly queue: Queue<JobData>;
-  readonly redis: RedisClient;
-  readonly keys: AppKeys;
-  readonly resultTtlSeconds: number;
-  readonly hooks: readonly JobHooks[];
-  readonly logger: Logger;
+  readonly #redis: RedisClient;
+  readonly #keys: AppKeys;
+  readonly #resultTtlSeconds: number;
+  readonly #hooks: readonly JobHooks[];
+  readonly #logger: Logger;
   readonly #app: string;
   readonly #queueMax: number;
   /** Sends the commands of one turn in one write (see write-coalescing.ts). */
@@ -42,12 +44,13 @@ export class JobQueue implements JobsContext {
   /** The last count of queued jobs, when it was taken, and the submits admitted on it since. */
   #counted: { at: number; queued: number; since: number } | undefined;
 
-  constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
-    this.redis = runtime.redis;
-    this.keys = runtime.keys;
-    this.resultTtlSeconds = runtime.config.resultTtl;
-    this.hooks = hooks;
-    this.logger = runtime.logger;
+  /** @param runtime - the parts of the process's runtime a queue uses (not the whole of it). */
+  constructor(runtime: JobQueueParts, hooks: readonly JobHooks[] = []) {
+    this.#redis = runtime.redis;
+    this.#keys = runtime.keys;
+    this.#resultTtlSeconds = runtime.config.resultTtl;
+    this.#hooks = hooks;
+    this.#logger = runtime.logger;
     this.#app = runtime.app.name;
     this.#queueMax = runtime.config.queueMax;
     this.#coalesce = writeCoalescer(runtime.redis);
@@ -59,7 +62,7 @@ export class JobQueue implements JobsContext {
       skipVersionCheck: true,
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
     });
-    this.queue.on('error', (error) => this.logger.debug({ err: error }, 'job queue connection error'));
+    this.queue.on('error', (error) => this.#logger.debug({ err: error }, 'job queue connection error'));
     // For the dashboard and /metrics, with the `canceled` count BullMQ does not have.
     runtime.queues.register(this.queue, async () => ({ canceled: await this.canceledCount() }));
   }
@@ -86,7 +89,7 @@ export class JobQueue implements JobsContext {
     const nonce = randomUUID();
     await this.#add(route, id, { route: route.path, request: request.toData(), bodyHash: hash, nonce }, request);
     // Another submit with the same key may have added it between our check and our add.
-    const stored = await onBackend(() => readJobData(this.queue, this.redis, id));
+    const stored = await onBackend(() => readJobData(this.queue, this.#redis, id));
     if (stored && stored.nonce !== nonce) return this.#repeat(id, stored.bodyHash ?? '', hash);
     return { id, created: true };
   }
@@ -104,7 +107,7 @@ export class JobQueue implements JobsContext {
       await this.#admit();
       if (late.aborted) return;
       this.#coalesce(); // under load, the adds of one turn leave in one write
-      await this.queue.add(route.path, data, jobOptions(route, id, this.resultTtlSeconds));
+      await this.queue.add(route.path, data, jobOptions(route, id, this.#resultTtlSeconds));
     });
   }
 
@@ -113,15 +116,48 @@ export class JobQueue implements JobsContext {
     if (!isJobId(id)) throw errors.invalidJobId(id);
     // Both reads go out together, in one write: a poll waits for one round trip, not two.
     this.#coalesce();
-    const [snapshot, webhook] = await Promise.all([onBackend(() => readSnapshot(this.queue, this.redis, this.keys, id)), this.#webhook(id)]);
-    const body = toJobBody(snapshot, this.resultTtlSeconds * 1000);
+    const [snapshot, webhook] = await Promise.all([onBackend(() => readSnapshot(this.queue, this.#redis, this.#keys, id)), this.#webhook(id)]);
+    const body = toJobBody(snapshot, this.#resultTtlSeconds * 1000);
     return body && { ...body, webhook };
   }
 
-  /** Cancels a job (see {@link cancelJob}); answers with its state. */
-  cancel(id: string): Promise<JobBody> {
+  /**
+   * Cancels a job; answers with its state. The durable marker comes first (commitCancel), so from then
+   * on no worker starts the job (one taking it reads the cancel with it) and a running one learns of it
+   * by pub/sub. A job that was still queued is then removed from the queue, its marker keeping what its
+   * status needs; a job a worker holds is left for that worker to stop and to report.
+   * @throws KaliumError 400 `invalid_job_id`, 404 `job_not_found`, 409 `job_finished` (succeeded,
+   * failed or canceled already: a second cancel changes nothing).
+   */
+  async cancel(id: string): Promise<JobBody> {
     if (!isJobId(id)) throw errors.invalidJobId(id);
-    return cancelJob(this, id, (jobId) => this.read(jobId));
+    const snapshot = await onBackend(() => readSnapshot(this.queue, this.#redis, this.#keys, id));
+    const before = toJobBody(snapshot, this.#resultTtlSeconds * 1000);
+    if (!before) throw errors.jobNotFound(id);
+    if (isFinished(before.status)) throw errors.jobFinished(id, before.status);
+    const queued = before.status === 'queued';
+    // A queued job is removed below: read what its record and hooks need first.
+    const data = queued ? await onBackend(() => readJobData(this.queue, this.#redis, id)) : undefined;
+    const record: CanceledRecord = {
+      canceledAt: Date.now(),
+      route: before.route,
+      createdAt: Date.parse(before.created_at),
+      startedAt: before.started_at === null ? null : Date.parse(before.started_at),
+      attempts: before.attempts,
+      progress: before.progress,
+      workerLosses: before.worker_losses,
+      bodyHash: data?.bodyHash ?? '',
+    };
+    const commit = await onBackend(() => commitCancel(this.#redis, this.queue, this.#keys, id, record, this.#resultTtlSeconds));
+    if (commit === 'succeeded') throw errors.jobFinished(id, 'succeeded');
+    // Should a worker take the queued job before it is removed (it then fails it unrun), whichever of
+    // the two claims the announcement first makes it: the hooks hear of the cancel once.
+    if (queued && commit === 'canceled') await onBackend(() => this.queue.remove(id));
+    const after = (await this.read(id)) ?? { ...toJobBody({ ...snapshot, job: undefined, canceled: record }, Infinity)!, webhook: null };
+    if (queued && commit === 'canceled' && (await claimCancelAnnouncement(this.#redis, this.#keys, id, this.#resultTtlSeconds))) {
+      await announce(this.#hooks, this.#logger, 'canceled', after, data?.extra);
+    }
+    return after;
   }
 
   /** Jobs by BullMQ state, and `canceled` (within RESULT_TTL), for `/__status__` and the queue gauge. */
@@ -140,7 +176,7 @@ export class JobQueue implements JobsContext {
    * the worker one it ran), so BullMQ's `failed` does not count them.
    */
   async canceledCount(): Promise<number> {
-    return this.redis.zcount(this.keys.canceledJobs, Date.now() - this.resultTtlSeconds * 1000, '+inf');
+    return this.#redis.zcount(this.#keys.canceledJobs, Date.now() - this.#resultTtlSeconds * 1000, '+inf');
   }
 
   async close(): Promise<void> {
@@ -171,13 +207,13 @@ export class JobQueue implements JobsContext {
 
   /** The body hash of the job with this id, if there is one (queued, running, finished, or canceled and removed). */
   async #storedHash(id: string): Promise<string | undefined> {
-    const [data, marker] = await Promise.all([readJobData(this.queue, this.redis, id), this.redis.get(this.keys.jobCanceled(id))]);
+    const [data, marker] = await Promise.all([readJobData(this.queue, this.#redis, id), this.#redis.get(this.#keys.jobCanceled(id))]);
     return data?.bodyHash ?? parseRecord(marker)?.bodyHash;
   }
 
   async #accept(request: Request, route: BackgroundRoute, id: string): Promise<Record<string, unknown> | undefined> {
     let extra: Record<string, unknown> | undefined;
-    for (const hooks of this.hooks) {
+    for (const hooks of this.#hooks) {
       const kept = await hooks.accept?.(request, route, id);
       if (kept) extra = { ...extra, ...kept };
     }
@@ -185,12 +221,12 @@ export class JobQueue implements JobsContext {
   }
 
   async #webhook(id: string): Promise<unknown> {
-    for (const hooks of this.hooks) {
+    for (const hooks of this.#hooks) {
       if (!hooks.webhook) continue;
       try {
         return (await hooks.webhook(id)) ?? null;
       } catch (error) {
-        this.logger.warn({ err: error, jobId: id }, 'could not read the job’s webhook state');
+        this.#logger.warn({ err: error, jobId: id }, 'could not read the job’s webhook state');
         return null;
       }
     }

@@ -4,6 +4,7 @@ import type { CacheEngine } from '../cache/cache-engine.ts';
 import { createRuntimeCaches } from '../cache/runtime-caches.ts';
 import { DEFAULT_REDIS_URL, type Config } from '../config/config.ts';
 import { GpuLease } from '../gpu/lease.ts';
+import { LockKeeper } from '../lock/lock-keeper.ts';
 import { GpuStats } from '../gpu/gpu-stats.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { queueDepthCollector } from '../metrics/queue-depth.ts';
@@ -32,6 +33,11 @@ export class Runtime {
   /** Fails fast while Redis is down; for anything on a request's path. */
   readonly redis: RedisClient;
   readonly lease: GpuLease;
+  /**
+   * Keeps this process's locks alive from a thread of its own: the GPU lease and compute locks it
+   * holds, and in a worker its jobs' locks. A handler blocking the event loop keeps them all.
+   */
+  readonly keeper: LockKeeper;
   readonly gpuStats = new GpuStats();
   readonly metrics: Metrics;
   /** The BullMQ queues this process opened, for the dashboard and queue-depth metrics. */
@@ -62,12 +68,16 @@ export class Runtime {
     this.redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
     this.keys = appKeys(app.name);
     this.redis = this.connection('command');
+    this.keeper = new LockKeeper(this.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
+    // The thread starts now where locks will be held (its start-up outlasts a short lock's first third).
+    if (this.role === 'worker' || app.routes.some((route) => route.gpu || (route.kind === 'handler' && route.cache))) this.keeper.start();
     this.lease = new GpuLease({
       redis: this.redis,
       subscriber: () => this.connection('blocking'),
       key: this.keys.lease(config.device),
       releasedChannel: this.keys.leaseReleased(config.device),
       ttlMs: config.leaseTtlMs,
+      keeper: this.keeper,
       logger,
     });
     app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
@@ -84,6 +94,7 @@ export class Runtime {
       subscriber: () => this.connection('blocking'),
       keys: this.keys,
       lockTtlMs: config.leaseTtlMs,
+      keeper: this.keeper,
       logger,
     });
     this.routeCache = caches.routes;
@@ -193,8 +204,14 @@ export class Runtime {
       }
     }
     this.lease.close();
+    await this.keeper.close().catch((error: unknown) => this.logger.error({ err: error, part: 'lock keeper' }, 'error while closing'));
     await Promise.all(this.#connections.map((redis) => closeRedis(redis)));
   }
+}
+
+/** The lock keeper looks at its list often enough to renew each lock well within a third of its life. */
+function keeperTick(jobLockMs: number, leaseTtlMs: number): number {
+  return Math.max(20, Math.floor(Math.min(jobLockMs, leaseTtlMs) / 12));
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {

@@ -3,16 +3,12 @@ import type { Job, Worker } from 'bullmq';
 import type { RedisClient } from '../redis/connection.ts';
 import type { BackgroundRoute } from '../app/routes.ts';
 import type { JobData } from '../queue/job-data.ts';
-import { readLua } from '../redis/lua.ts';
+import { withScripts, type ScriptedRedis } from '../redis/scripts.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Claimed } from './job-run.ts';
 
-const PEEK = readLua(import.meta.url, './peek-next-jobs.lua');
-
 /** How often a batch still filling looks for more jobs within its `maxWaitMs`. */
 const FILL_POLL_MS = 2;
-
-type PeekRedis = RedisClient & { kaliumPeekNextJobs(waitKey: string, jobKeyPrefix: string, count: number): Promise<string[]> };
 
 /**
  * Dynamic batching: having taken one job of a batch route, takes up to `maxSize - 1` more of the same
@@ -26,15 +22,14 @@ type PeekRedis = RedisClient & { kaliumPeekNextJobs(waitKey: string, jobKeyPrefi
  */
 export class BatchCollector {
   readonly #worker: Worker<JobData>;
-  readonly #redis: PeekRedis;
+  readonly #redis: ScriptedRedis;
   readonly #coalesce: () => void;
   #taken = 0;
 
   constructor(manualWorker: Worker<JobData>, redis: RedisClient, onError: (error: Error) => void) {
     this.#worker = manualWorker;
     this.#coalesce = writeCoalescer(redis);
-    if (!('kaliumPeekNextJobs' in redis)) redis.defineCommand('kaliumPeekNextJobs', { numberOfKeys: 1, lua: PEEK });
-    this.#redis = redis as PeekRedis;
+    this.#redis = withScripts(redis);
     manualWorker.on('error', onError);
   }
 

@@ -3,19 +3,12 @@ import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
 import { afterNextWrite, writeCoalescer } from '../redis/write-coalescing.ts';
-import { readLua } from '../redis/lua.ts';
+import { preloadScripts, withScripts, type ScriptedRedis } from '../redis/scripts.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
 import type { CanceledRecord } from '../queue/job-body.ts';
-import { claimCancelAnnouncement } from '../queue/job-cancel.ts';
+import { claimCancelAnnouncement } from '../queue/cancel-commands.ts';
 import { parseRecord } from '../queue/job-reader.ts';
 
-const FINISH = readLua(import.meta.url, './finish.lua');
-const RERUN_CHECK = readLua(import.meta.url, './rerun-check.lua');
-
-type RecordsRedis = RedisClient & {
-  kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Promise<number>;
-  kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Promise<[number, number, number, string | null]>;
-};
 
 /**
  * Where a job taken again stands before it runs: canceled, done by an earlier run (its result), lost
@@ -37,7 +30,7 @@ export type Stored = 'stored' | 'kept-earlier' | 'canceled';
  * come back rather than failing: a worker has no caller to answer meanwhile.
  */
 export class JobRecords {
-  readonly #redis: RecordsRedis;
+  readonly #redis: ScriptedRedis;
   readonly #keys: AppKeys;
   readonly #jobKey: (id: string) => string;
   readonly #resultTtl: number;
@@ -46,14 +39,9 @@ export class JobRecords {
   readonly #coalesce: () => void;
 
   constructor(redis: RedisClient, keys: AppKeys, jobKey: (id: string) => string, options: { resultTtl: number; maxWorkerLosses: number }, logger: Logger) {
-    if (!('kaliumJobFinish' in redis)) redis.defineCommand('kaliumJobFinish', { numberOfKeys: 3, lua: FINISH });
-    if (!('kaliumRerunCheck' in redis)) redis.defineCommand('kaliumRerunCheck', { numberOfKeys: 3, lua: RERUN_CHECK });
-    // Loaded whenever the connection (re)opens, ahead of any use: were it missing (a Redis restart),
-    // ioredis would send it again after BullMQ's completion of the job, out of order.
-    const load = () => void redis.script('LOAD', FINISH).catch(() => undefined);
-    redis.on('ready', load);
-    if (redis.status === 'ready') load();
-    this.#redis = redis as RecordsRedis;
+    // The result's script goes just before BullMQ's completion of the job, and must stay before it.
+    preloadScripts(redis, ['kaliumJobFinish']);
+    this.#redis = withScripts(redis);
     this.#keys = keys;
     this.#jobKey = jobKey;
     this.#resultTtl = options.resultTtl;

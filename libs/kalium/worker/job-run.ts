@@ -10,7 +10,7 @@ import { fieldsOfJob } from '../queue/job-reader.ts';
 import { announce } from '../queue/job-hooks.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { JobRecords } from './job-records.ts';
-import type { LockKeeper } from './lock-keeper.ts';
+import type { LockKeeper } from '../lock/lock-keeper.ts';
 import type { RunningJobs } from './running-jobs.ts';
 import type { WorkerGpu } from './worker-lease.ts';
 

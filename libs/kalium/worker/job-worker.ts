@@ -10,7 +10,6 @@ import { BatchCollector } from './batch-collector.ts';
 import { FinishedJobSweeper } from './finished-job-sweeper.ts';
 import { JobRecords } from './job-records.ts';
 import { bodyOfRun, type Claimed, type RunDeps } from './job-run.ts';
-import { LockKeeper } from './lock-keeper.ts';
 import { CANCELED_REASON, runJobs, type Outcome } from './run-jobs.ts';
 import { RunningJobs } from './running-jobs.ts';
 import { WorkerGpu } from './worker-lease.ts';
@@ -33,7 +32,7 @@ type State = 'created' | 'running' | 'stopping' | 'stopped';
 /**
  * The GPU worker: drains the app's job queue one job (or one batch) at a time. BullMQ moves jobs and
  * recovers those of dead workers (stalled-job check); kalium adds the GPU lease, cancel, results
- * written once, dynamic batching, and lock renewal from a thread (see LockKeeper).
+ * written once, dynamic batching, and lock renewal from the runtime's keeper thread (see LockKeeper).
  * `created → running → stopping → stopped`.
  */
 export class JobWorker {
@@ -76,13 +75,13 @@ export class JobWorker {
       (error) => this.#logError(error),
     );
     const records = new JobRecords(connection, keys, (id) => this.#worker.toKey(id), { resultTtl: config.resultTtl, maxWorkerLosses: config.maxWorkerLosses }, logger);
-    const keeper = new LockKeeper(runtime.redisUrl, logger, keeperTick(config.jobLockMs, config.leaseTtlMs));
+    const keeper = runtime.keeper;
     this.#deps = {
       runtime,
       records,
       running: new RunningJobs(runtime.connection('blocking'), keys.jobCancels, records, logger),
       keeper,
-      gpu: new WorkerGpu(runtime, keeper, logger),
+      gpu: new WorkerGpu(runtime, logger),
       hooks,
       lockKey: (jobId) => `${this.#worker.toKey(jobId)}:lock`,
       stalledKey: this.#worker.keys.stalled!,
@@ -113,7 +112,6 @@ export class JobWorker {
         ['batch collector', () => this.#collector.close()],
         ['GPU lease', () => this.#deps.gpu.close()],
         ['cancel listener', () => this.#deps.running.close()],
-        ['lock keeper', () => this.#deps.keeper.close()],
       ];
       for (const [name, step] of steps) {
         try {
@@ -256,11 +254,6 @@ export class JobWorker {
     });
     this.#worker.on('error', (error) => this.#logError(error));
   }
-}
-
-/** The lock keeper looks at its list often enough to renew each lock well within a third of its life. */
-function keeperTick(jobLockMs: number, leaseTtlMs: number): number {
-  return Math.max(20, Math.floor(Math.min(jobLockMs, leaseTtlMs) / 12));
 }
 
 function failureFor(outcome: Exclude<Outcome, { status: 'succeeded' }>): Error {

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LeaseHold } from '../gpu/lease.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { LockKeeper } from './lock-keeper.ts';
 
 /** How long to wait before asking again for the lease while Redis does not answer. */
 const RETRY_MS = 500;
@@ -34,7 +33,6 @@ export interface WorkerLease {
  */
 export class WorkerGpu {
   readonly #runtime: Runtime;
-  readonly #keeper: LockKeeper;
   readonly #logger: Logger;
   #lingering: Held | undefined;
   /**
@@ -45,9 +43,8 @@ export class WorkerGpu {
   #lingerTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(runtime: Runtime, keeper: LockKeeper, logger: Logger) {
+  constructor(runtime: Runtime, logger: Logger) {
     this.#runtime = runtime;
-    this.#keeper = keeper;
     this.#logger = logger;
   }
 
@@ -93,15 +90,8 @@ export class WorkerGpu {
     }
     if (!hold) return undefined;
     waited();
-    const stopKeeping = this.#keeper.keepLease({ key: runtime.keys.lease(runtime.config.device), token: hold.token, ttlMs: runtime.config.leaseTtlMs });
-    const stopHolding = runtime.metrics.leaseHold.startTimer({ role: 'worker' });
-    return {
-      hold,
-      stop: () => {
-        stopKeeping();
-        stopHolding();
-      },
-    };
+    // The hold keeps itself alive from the keeper's thread (see LeaseHold).
+    return { hold, stop: runtime.metrics.leaseHold.startTimer({ role: 'worker' }) };
   }
 
   #linger(held: Held): void {

@@ -1,5 +1,5 @@
--- Extends a compute lock while its holder is still computing, but only for that holder.
--- KEYS[1] the entry's lock key
+-- Extends a token lock (the GPU lease, a cache entry's compute lock), but only for its holder.
+-- KEYS[1] the lock's key
 -- ARGV[1] the holder's token
 -- ARGV[2] the new time-to-live in ms
 -- Returns 1 when renewed, 0 when the lock is gone or held by another token.

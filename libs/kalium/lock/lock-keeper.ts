@@ -1,13 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log/logger.ts';
-import { readLua } from '../redis/lua.ts';
 import { parseRedisUrl } from '../redis/redis-url.ts';
+import { script } from '../redis/scripts.ts';
+import type { TokenKeeper } from './token-lock.ts';
 
-const EXTEND_JOB_LOCK = readLua(import.meta.url, './extend-job-lock.lua');
-const RENEW_LEASE = readLua(import.meta.url, '../gpu/renew.lua');
-
-/** The scripts the thread runs, sent once at its start. */
-const SCRIPTS = { jobLock: EXTEND_JOB_LOCK, lease: RENEW_LEASE };
+/** The scripts the thread runs, sent once at its start: it calls them by SHA (EVALSHA), their text only after a NOSCRIPT. */
+const SCRIPTS = { jobLock: script('kaliumJobLockExtend'), token: script('kaliumTokenRenew') };
 
 /** How long `close()` waits for the thread to quit before terminating it. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -28,7 +26,8 @@ interface Entry {
 }
 
 /**
- * Renews the locks of running jobs, and the GPU lease they hold, from a worker thread.
+ * Renews the locks of running jobs, the GPU lease and the cache's compute locks, from a worker thread:
+ * one per process, used by the api and the worker alike (Runtime.keeper).
  *
  * Why a thread: BullMQ renews a job's lock on the worker's event loop. A handler that keeps that loop
  * busy (synchronous model code) past the lock's duration lets the lock lapse, and the stalled-job check
@@ -41,8 +40,10 @@ interface Entry {
  * The list of what to keep lives in shared memory that this (main) thread rewrites as jobs start and
  * end, under a sequence number the thread checks: a job costs no message and no wake-up of the thread.
  */
-export class LockKeeper {
-  readonly #thread: Worker;
+export class LockKeeper implements TokenKeeper {
+  #thread: Worker | undefined;
+  readonly #redisUrl: string;
+  readonly #tickMs: number;
   readonly #logger: Logger;
   /** What is kept, by entry id: what it is (for logs) and the entry as the thread reads it (JSON). */
   readonly #entries = new Map<number, { what: string; json: string }>();
@@ -54,19 +55,31 @@ export class LockKeeper {
 
   /** @param tickMs - how often the thread looks at the list (a fraction of the shortest renewal period). */
   constructor(redisUrl: string, logger: Logger, tickMs: number) {
+    this.#redisUrl = redisUrl;
     this.#logger = logger;
+    this.#tickMs = tickMs;
+  }
+
+  /**
+   * Starts the thread (and its Redis connection) now rather than at the first lock kept: its start-up
+   * takes a while (a few hundred ms on a loaded machine), longer than a short lock may wait.
+   */
+  start(): void {
+    if (this.#thread || this.#closing) return;
     // The thread cannot load TypeScript, so it gets the URL already parsed (plain data: no functions).
-    const target = parseRedisUrl(redisUrl);
-    const workerData = { target, scripts: SCRIPTS, header: this.#header, data: this.#data, tickMs };
-    this.#thread = new Worker(new URL('./lock-keeper-thread.mjs', import.meta.url), { workerData });
-    this.#thread.unref();
-    this.#thread.on('error', (error) => logger.error({ err: error }, 'lock keeper thread failed; locks are no longer renewed'));
-    this.#thread.on('message', (message: { op: string; id: number }) => {
+    const target = parseRedisUrl(this.#redisUrl);
+    const scripts = { jobLock: { text: SCRIPTS.jobLock.text, sha: SCRIPTS.jobLock.sha }, token: { text: SCRIPTS.token.text, sha: SCRIPTS.token.sha } };
+    const workerData = { target, scripts, header: this.#header, data: this.#data, tickMs: this.#tickMs };
+    const thread = new Worker(new URL('./lock-keeper-thread.mjs', import.meta.url), { workerData });
+    this.#thread = thread;
+    thread.unref();
+    thread.on('error', (error) => this.#logger.error({ err: error }, 'lock keeper thread failed; locks are no longer renewed'));
+    thread.on('message', (message: { op: string; id: number }) => {
       // An entry no longer kept was released while the thread renewed it (its job had just ended).
       const what = this.#entries.get(message.id)?.what;
       if (what === undefined) return;
-      if (message.op === 'lost') logger.warn({ what }, 'a lock was lost while held (it lapsed, or another took it)');
-      if (message.op === 'expired') logger.warn({ what }, 'stopped renewing a lock past its job’s timeout');
+      if (message.op === 'lost') this.#logger.warn({ what }, 'a lock was lost while held (it lapsed, or another took it)');
+      if (message.op === 'expired') this.#logger.warn({ what }, 'stopped renewing a lock past its job’s timeout');
     });
   }
 
@@ -81,13 +94,13 @@ export class LockKeeper {
     });
   }
 
-  /** Keeps a held GPU lease alive (its holder renews it too, from the main thread). */
-  keepLease(options: { key: string; token: string; ttlMs: number }): () => void {
-    return this.#keep(`GPU lease ${options.key}`, {
-      script: 'lease',
-      keys: [options.key],
-      args: [options.token, String(options.ttlMs)],
-      everyMs: Math.max(100, Math.floor(options.ttlMs / 3)),
+  /** Keeps a token lock (the GPU lease, a compute lock) alive, renewing it every third of its TTL. */
+  keepToken(lock: { what: string; key: string; token: string; ttlMs: number }): () => void {
+    return this.#keep(lock.what, {
+      script: 'token',
+      keys: [lock.key],
+      args: [lock.token, String(lock.ttlMs)],
+      everyMs: Math.max(100, Math.floor(lock.ttlMs / 3)),
     });
   }
 
@@ -96,12 +109,14 @@ export class LockKeeper {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#entries.clear();
       this.#publish();
-      const timer = setTimeout(() => void this.#thread.terminate().finally(resolve), CLOSE_TIMEOUT_MS);
-      this.#thread.once('exit', () => {
+      const thread = this.#thread;
+      if (!thread) return resolve();
+      const timer = setTimeout(() => void thread.terminate().finally(resolve), CLOSE_TIMEOUT_MS);
+      thread.once('exit', () => {
         clearTimeout(timer);
         resolve();
       });
-      this.#thread.postMessage({ op: 'close' });
+      thread.postMessage({ op: 'close' });
     });
     return this.#closing;
   }
@@ -110,6 +125,7 @@ export class LockKeeper {
     const id = ++this.#next;
     const entry: Entry = { id, script: spec.script, keys: spec.keys, args: spec.args, everyMs: spec.everyMs, since: Date.now(), untilMs: spec.untilMs };
     this.#entries.set(id, { what, json: JSON.stringify(entry) });
+    this.start();
     this.#publish();
     return () => {
       if (this.#entries.delete(id)) this.#publish();

@@ -1,10 +1,10 @@
-// The lock keeper (libs/kalium/worker/lock-keeper.ts) against a real Redis: it renews a job's lock from
+// The lock keeper (libs/kalium/lock/lock-keeper.ts) against a real Redis: it renews a job's lock from
 // its own thread while the worker holds it, stops once released, and reports a lock someone else took.
 import test from 'ava';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../libs/kalium/log/logger.ts';
-import { LockKeeper } from '../../libs/kalium/worker/lock-keeper.ts';
+import { LockKeeper } from '../../libs/kalium/lock/lock-keeper.ts';
 import { redisForFile } from '../helpers/redis-for-file.ts';
 
 const redis = redisForFile();

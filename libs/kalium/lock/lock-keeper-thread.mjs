@@ -9,7 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 
 if (!parentPort) throw new Error('lock-keeper-thread.mjs runs as a worker thread');
 const port = parentPort;
-/** @type {{ target: import('../redis/redis-url.ts').RedisTarget, scripts: Record<string, string>, header: Int32Array, data: Uint8Array, tickMs: number }} */
+/** @type {{ target: import('../redis/redis-url.ts').RedisTarget, scripts: Record<string, { text: string, sha: string }>, header: Int32Array, data: Uint8Array, tickMs: number }} */
 const { target, scripts, header, data, tickMs } = workerData;
 /** @param {number} times */
 const backoff = (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
@@ -58,8 +58,14 @@ function read() {
 
 /** @param {Entry} entry */
 function renew(entry) {
-  const script = scripts[entry.script] ?? '';
-  redis.eval(script, entry.keys.length, ...entry.keys, ...entry.args).then(
+  const script = scripts[entry.script];
+  if (!script) return;
+  const args = [entry.keys.length, ...entry.keys, ...entry.args];
+  // By SHA: the text (a few hundred bytes) goes over the wire only when Redis does not have it yet.
+  redis
+    .evalsha(script.sha, ...args)
+    .catch((/** @type {Error} */ error) => (String(error.message).startsWith('NOSCRIPT') ? redis.eval(script.text, ...args) : Promise.reject(error)))
+    .then(
     (result) => {
       if (result === 1 || dropped.has(entry.id)) return;
       dropped.add(entry.id);

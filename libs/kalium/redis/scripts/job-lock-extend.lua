@@ -1,5 +1,6 @@
--- Extends a worker's lock on a running BullMQ job, and takes the job off the stalled list (what BullMQ's
--- own extendLock script does; kalium renews from a thread of its own, see lock-keeper.ts).
+-- Extends a worker's lock on a running BullMQ job, and takes the job off the stalled list. BullMQ's own
+-- extendLock does this, but only from its worker's event loop; kalium renews from a thread of its own
+-- (see lock-keeper.ts), which cannot use BullMQ's API, so this is the one BullMQ-shaped script kept.
 -- KEYS[1] the job's lock key (<prefix>:<queue>:<job id>:lock)
 -- KEYS[2] the queue's stalled set (<prefix>:<queue>:stalled)
 -- ARGV[1] the worker's lock token for the job
