@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.ts';
 import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
@@ -11,7 +13,10 @@ export const EDGE_ENV = {
   REQUEST_TIMEOUT_MS: '5000',
   BODY_LIMIT: '64kb',
   SHUTDOWN_TIMEOUT_MS: '5000',
-  WEBHOOK_ALLOW_PRIVATE: 'false',
+  // The redirecting webhook target below is on 127.0.0.1; two quick attempts keep its deliveries short.
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_ATTEMPTS: '2',
+  WEBHOOK_BACKOFF_MS: '100',
 };
 
 /** One api or worker of the cluster: restarted in place (an api on the same port) after each kill. */
@@ -86,10 +91,41 @@ function describe(line: Record<string, unknown>): string {
   return `${String(line.msg)}${err?.message ? `: ${err.message}` : ''}`;
 }
 
+/**
+ * A webhook target that answers every delivery with a redirect to itself (`/followed`): kalium must
+ * never follow one (SPEC §8), so `/followed` must never be hit.
+ */
+export interface RedirectingTarget {
+  /** The URL to give as `X-Webhook-Url`. */
+  readonly url: string;
+  /** Deliveries that reached the redirect. */
+  redirected: number;
+  /** Requests that followed it: a failure. */
+  followed: number;
+}
+
+async function startRedirectingTarget(): Promise<RedirectingTarget & { server: Server }> {
+  const target = { url: '', redirected: 0, followed: 0, server: undefined as unknown as Server };
+  target.server = createServer((req, res) => {
+    req.resume();
+    if (req.url?.startsWith('/followed')) {
+      target.followed++;
+      res.end('ok');
+      return;
+    }
+    target.redirected++;
+    res.writeHead(302, { Location: `${target.url.replace('/redirect', '')}/followed` }).end();
+  });
+  await new Promise<void>((resolve) => target.server.listen(0, '127.0.0.1', resolve));
+  target.url = `http://127.0.0.1:${(target.server.address() as AddressInfo).port}/redirect`;
+  return target;
+}
+
 export interface Cluster {
   redis: RedisServer;
   apis: Slot[];
   workers: Slot[];
+  webhookTarget: RedirectingTarget;
   close(): Promise<void>;
 }
 
@@ -100,13 +136,16 @@ export async function startCluster(): Promise<Cluster> {
   const apis = await Promise.all([0, 1].map(async (i) => new Slot('api', i, env, await freePort())));
   const workers = [0, 1].map((i) => new Slot('worker', i, { ...env, KALIUM_DEVICE: `chaos-gpu-${i}` }, 0));
   await Promise.all([...apis, ...workers].map((slot) => slot.start()));
+  const webhookTarget = await startRedirectingTarget();
   return {
     redis,
     apis,
     workers,
+    webhookTarget,
     async close() {
       await Promise.all([...apis, ...workers].map((slot) => slot.stop('SIGKILL')));
       await redis.stop();
+      webhookTarget.server.close();
     },
   };
 }

@@ -68,12 +68,12 @@ export async function submitAndAwait(
   tally: Tally,
   apis: Slot[],
   random: () => number,
-  job: { key: string; body: object },
+  job: { key: string; body: object; headers?: Record<string, string> },
   deadline: number,
   onAccepted?: (id: string) => void,
 ): Promise<string | undefined> {
   const body = JSON.stringify(job.body);
-  const headers = { 'content-type': 'application/json', 'idempotency-key': job.key };
+  const headers = { 'content-type': 'application/json', 'idempotency-key': job.key, ...job.headers };
   let id: string | undefined;
   for (let attempt = 0; id === undefined; attempt++) {
     if (Date.now() > deadline) {

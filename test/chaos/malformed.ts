@@ -20,7 +20,9 @@ const post = (path: string, headers: string, body = '{"i":-1,"ms":0}') =>
 const get = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\n${H}Connection: close\r\n${headers}\r\n`;
 const one = (name: string, request: string | Buffer, boundMs = 8000): Malformed => ({ name, parts: [request], answer: true, boundMs });
 
-const BAD_WEBHOOKS = ['not a url', 'ftp://example.com/x', 'http://127.0.0.1:1/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://10.0.0.7/hook', 'javascript:alert(1)', `http://example.com/${'a'.repeat(5000)}`, 'http://localhost/x', 'http://0.0.0.0/x'];
+// The suite's apis allow private targets (its redirecting webhook target is on 127.0.0.1), so these
+// are the targets no setting makes valid; the address policy has its own tests (test/webhook).
+const BAD_WEBHOOKS = ['not a url', 'ftp://example.com/x', 'javascript:alert(1)', `http://example.com/${'a'.repeat(5000)}`, 'http://', 'http://exa mple.com/', 'https://example.com:99999/', 'file:///etc/passwd', '//example.com/x', 'http://user:pw@example.com/'];
 const BAD_WAITS = ['-1', '61', 'abc', '1e3', '', '5.55555', '1&wait=2', '%00', '9999999999999'];
 const BAD_KEYS = ['a'.repeat(300), 'has space\ttab', 'caf\u00e9', '\u007f'];
 

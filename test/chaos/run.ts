@@ -29,6 +29,8 @@ const tally = new Tally();
 const faults: FaultLog[] = [];
 /** ms from a kill of the worker running the job to the job's next run starting, per scenario. */
 const rerunCosts: Record<string, number[]> = {};
+/** Webhook deliveries that reached the redirecting target, and requests that followed its redirect. */
+const redirects = { reached: 0, followed: 0 };
 
 async function main(): Promise<void> {
   const began = Date.now();
@@ -47,6 +49,10 @@ async function main(): Promise<void> {
     await Promise.all([load, malformed]);
     console.log(`chaos: load done in ${((Date.now() - began) / 1000).toFixed(1)} s; verifying`);
     await verify(cluster);
+    // The webhook deliveries of the last jobs may still be under way (2 attempts, 100 ms apart).
+    await sleep(2000);
+    redirects.reached = cluster.webhookTarget.redirected;
+    redirects.followed = cluster.webhookTarget.followed;
   } finally {
     const errorLines = [...cluster.apis, ...cluster.workers].flatMap((slot) => slot.errorLogLines());
     await cluster.close();
@@ -61,7 +67,9 @@ async function runLoad(cluster: Cluster, random: () => number, deadline: number)
     Array.from({ length: concurrency }, async () => {
       while (next < jobs) {
         const i = next++;
-        await submitAndAwait(tally, cluster.apis, random, { key: `chaos-s${seed}-${i}`, body: { i, ms: 5 + Math.floor(random() * 35) } }, deadline);
+        // One job in 50 asks for a webhook to a target that redirects: delivered, never followed.
+        const headers = i % 50 === 0 ? { 'x-webhook-url': cluster.webhookTarget.url } : undefined;
+        await submitAndAwait(tally, cluster.apis, random, { key: `chaos-s${seed}-${i}`, body: { i, ms: 5 + Math.floor(random() * 35) }, headers }, deadline);
       }
     }),
   );
@@ -148,6 +156,7 @@ function report(errorLines: string[], ms: number): void {
   console.log(`  malformed requests sent: ${tally.malformedSent}; client retries: ${tally.retries}; 503 backend_unavailable/queue_full: ${tally.answered503}; requests cut by a kill: ${tally.droppedByKill}`);
   console.log(`  statuses: ${[...tally.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ')}`);
   for (const [name, costs] of Object.entries(rerunCosts)) console.log(`  ${name}: the job ran again ${costs.map((c) => `${(c / 1000).toFixed(1)} s`).join(', ')} after each kill`);
+  console.log(`  webhook deliveries answered with a redirect: ${redirects.reached}; redirects followed: ${redirects.followed}`);
   console.log(`  error-level log lines: ${errorLines.length}; answers of 400 and up not in kalium’s error shape: ${tally.offShape.length}`);
   list('error-level log lines (reported, not gated)', errorLines);
   list('answers not in kalium’s error shape', tally.offShape);
@@ -159,7 +168,7 @@ function report(errorLines: string[], ms: number): void {
 }
 
 main().then(
-  () => process.exit(tally.failed ? 1 : 0),
+  () => process.exit(tally.failed || redirects.followed > 0 ? 1 : 0),
   (error: unknown) => {
     console.error('chaos: the suite itself failed:', error);
     process.exit(2);
