@@ -1,16 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { chooseRequestId } from './request-id.ts';
 
-/**
- * Answers for what never reaches Koa: requests Node's HTTP parser rejects (`clientError`), CONNECT
- * (`connect`) and an `Expect` other than 100-continue (`checkExpectation`). Left to Node they get a
- * bare status line with no body and no request id, or (CONNECT) a dropped connection. Here they get
- * kalium's JSON error shape and `X-Request-Id`, then the connection closes: after a framing error
- * nothing more on it can be trusted.
- */
+/** What the api tells `answerParserRejections`. */
 export interface ParserRejectionOptions {
   logger: Logger;
   /** Every method some route takes: a CONNECT's `Allow`. */
@@ -19,6 +12,13 @@ export interface ParserRejectionOptions {
   count?: (route: string, method: string, status: number) => void;
 }
 
+/**
+ * Answers for what never reaches Koa: requests Node's HTTP parser rejects (`clientError`), CONNECT
+ * (`connect`) and an `Expect` other than 100-continue (`checkExpectation`). Left to Node they get a
+ * bare status line with no body and no request id, or (CONNECT) a dropped connection. Here they get
+ * kalium's JSON error shape and `X-Request-Id`, then the connection closes: after a framing error
+ * nothing more on it can be trusted.
+ */
 export function answerParserRejections(server: Server, { logger, allowedMethods, count }: ParserRejectionOptions): void {
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
     const code = error.code ?? '';
@@ -39,20 +39,20 @@ export function answerParserRejections(server: Server, { logger, allowedMethods,
     writeRawError(socket, { ...rejection, requestId });
   });
 
-  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     const allow = allowedMethods.join(', ');
     count?.('unmatched', 'CONNECT', 405);
     writeRawError(socket, {
       status: 405,
       code: 'method_not_allowed',
       message: `CONNECT is not allowed here; use ${allow}.`,
-      requestId: randomUUID(),
+      requestId: callerRequestId(request),
       headers: { Allow: allow },
     });
   });
 
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    const body = errorJson('expectation_failed', `Expect: ${String(request.headers.expect).slice(0, 80)} is not supported; only 100-continue is.`, randomUUID());
+    const body = errorJson('expectation_failed', `Expect: ${String(request.headers.expect).slice(0, 80)} is not supported; only 100-continue is.`, callerRequestId(request));
     count?.('unmatched', request.method ?? '', 417);
     response.writeHead(417, {
       'Content-Type': 'application/json; charset=utf-8',
@@ -62,6 +62,11 @@ export function answerParserRejections(server: Server, { logger, allowedMethods,
     });
     response.end(body.text);
   });
+}
+
+function callerRequestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'] ?? request.headers['x-banana-request-id'];
+  return chooseRequestId(typeof given === 'string' ? given : undefined);
 }
 
 /** The caller's X-Request-Id (or X-Banana-Request-Id) in the bytes the parser refused, if it got that far. */
