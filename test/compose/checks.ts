@@ -1,4 +1,5 @@
 import { composeConfig } from '../helpers/compose-file.ts';
+import { prepareInitProject } from './init-project.ts';
 import { ComposeProject } from './project.ts';
 import { until } from './shell.ts';
 
@@ -130,5 +131,30 @@ export async function composeChecks({ project, apiUrl, check, timed }: Context):
     const ids = devices.flatMap((d) => (d.device_ids as string[] | undefined) ?? []);
     const listed = (services.worker?.environment?.KALIUM_DEVICES ?? '').split(',');
     assert(ids.length > 0 && ids.length === listed.length, `device_ids ${JSON.stringify(ids)} vs KALIUM_DEVICES ${JSON.stringify(listed)}`);
+  });
+
+  await check("kalium init's project (its Dockerfile and compose file derived from these) builds, becomes healthy and serves its app", async () => {
+    const init = await timed('kalium init project: init, pack, lock', () => prepareInitProject(project.root, project.env));
+    try {
+      await timed('kalium init project: up --build', () => init.project.mustCompose(['up', '-d', '--build']));
+      await timed('kalium init project: up → healthy', () => init.project.waitHealthy(['redis', 'api', 'worker'], 180_000));
+      const sync = await fetch(`${init.apiUrl}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'I love it' }) });
+      const scored = await json<{ score?: unknown }>(sync);
+      assert(sync.status === 200 && typeof scored.score === 'number', `POST /: ${sync.status} ${JSON.stringify(scored)}`);
+      const submitted = await fetch(`${init.apiUrl}/background`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['great', 'awful'] }) });
+      const { id } = await json<{ id?: string }>(submitted);
+      assert(submitted.status === 202 && id, `POST /background: ${submitted.status}`);
+      const job = await until('the project job to end', async () => {
+        const body = await json<JobBody>(await fetch(`${init.apiUrl}/jobs/${id}?wait=10`));
+        return ['succeeded', 'failed', 'canceled'].includes(body.status) ? body : undefined;
+      }, 60_000);
+      assert(job.status === 'succeeded', `the job: ${JSON.stringify(job)}`);
+      await init.project.mustCompose(['down', '-v']);
+      const left = await init.project.leftovers();
+      assert(left.length === 0, `left behind: ${left.join(', ')}`);
+    } finally {
+      await init.project.compose(['down', '-v']);
+      init.dispose();
+    }
   });
 }

@@ -89,13 +89,13 @@ export interface Engine {
 }
 
 /** Starts `podman system service` on SOCKET, and the health-check timer; resolves once it answers. */
-export async function startEngine(env: NodeJS.ProcessEnv, project: string): Promise<Engine> {
+export async function startEngine(env: NodeJS.ProcessEnv): Promise<Engine> {
   rmSync(SOCKET, { force: true });
   const log = openSync(join(STATE_DIR, 'podman-service.log'), 'w');
   const service: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${SOCKET}`], { env, stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
   await until('podman system service to answer on its socket', async () => ((await pingSocket()) === 200 ? true : undefined), 30_000, 200);
-  const timer = startHealthTimer(env, project);
+  const timer = startHealthTimer(env);
   return {
     env,
     async stop() {
@@ -109,13 +109,13 @@ export async function startEngine(env: NodeJS.ProcessEnv, project: string): Prom
 /**
  * podman runs a container's health check from a systemd timer; with no systemd nothing would ever
  * run it, and the health would stay `starting` (so `depends_on: service_healthy` would never start
- * the api). This runs `podman healthcheck run` for the project's running containers every 2 s.
+ * the api). This runs `podman healthcheck run` for every running compose container every 2 s.
  */
-function startHealthTimer(env: NodeJS.ProcessEnv, project: string): { stop(): Promise<void> } {
+function startHealthTimer(env: NodeJS.ProcessEnv): { stop(): Promise<void> } {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const ids = await run('podman', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { env });
+      const ids = await run('podman', ['ps', '-q', '--filter', 'label=com.docker.compose.project'], { env });
       for (const id of ids.stdout.split('\n').filter(Boolean)) {
         await run('podman', ['healthcheck', 'run', id], { env });
       }

@@ -45,7 +45,7 @@ try {
   const installed = await timed('install Debian packages', installPackages);
   if (installed.length > 0) console.log(`test:compose: installed ${installed.join(' ')}`);
   const env = await engineEnvironment();
-  engine = await timed('start podman system service', () => startEngine(env, PROJECT));
+  engine = await timed('start podman system service', () => startEngine(env));
   const built = await timed('stand-in base images', () => ensureStandInImages(env));
   for (const [image, seconds] of Object.entries(built)) timings[`  built ${image}`] = seconds;
 
