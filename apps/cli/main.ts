@@ -15,6 +15,9 @@ Configuration comes from the environment: see the README.`;
 
 /** `kalium dev|api|worker <app> [--pretty] [--devices ids]`, `kalium init [dir]` */
 export async function main(argv: string[]): Promise<void> {
+  // Supervised (kalium dev, --devices): a parent that dies while this process is still starting must
+  // not leave it running on its own; once started, exitOnSignals makes the parent's going graceful.
+  if (process.connected) process.once('disconnect', () => process.exit(1));
   const { args, pretty, devices } = parseFlags(argv);
   const [command, target, ...rest] = args;
   if (!command || command === '--help' || command === '-h' || command === 'help') {

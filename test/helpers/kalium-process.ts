@@ -43,7 +43,10 @@ export async function startKalium(
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
+    // dev starts children of its own: a group of its own lets a SIGKILL take them all.
+    detached: role === 'dev',
   });
+  const signal = (name: NodeJS.Signals) => (role === 'dev' && name === 'SIGKILL' ? process.kill(-child.pid!, name) : child.kill(name));
   const logs: Array<Record<string, unknown>> = [];
   const listeners = new Set<(line: Record<string, unknown>) => void>();
   let stderr = '';
@@ -92,7 +95,7 @@ export async function startKalium(
     if (role !== 'worker') await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
   } catch (error) {
     // A process that never came up is not left running behind the failed test (or bench).
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) signal('SIGKILL');
     throw error;
   }
   if (options.discardLogsAfterReady) {
@@ -108,8 +111,8 @@ export async function startKalium(
     stderr: () => stderr,
     exited,
     waitForLog,
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    async kill(name = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) signal(name);
       return exited;
     },
   };

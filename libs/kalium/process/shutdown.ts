@@ -50,6 +50,7 @@ export function exitOnSignals(logger: Logger, close: () => Promise<void>, option
     // each child, so a second signal here would cut the running job short. The parent gone (even by
     // kill -9) closes the channel: shut down as on SIGTERM.
     process.on('SIGINT', () => logger.debug('SIGINT ignored: the supervising kalium process sends SIGTERM'));
+    process.removeAllListeners('disconnect'); // the CLI's exit-while-starting one
     process.on('disconnect', () => onSignal('SIGHUP'));
   } else {
     process.on('SIGINT', onSignal);
