@@ -11,9 +11,15 @@ export type {
   JobContext,
   RouteCacheOptions,
   HandlerFn,
+  HandlerResult,
   BackgroundFn,
   BatchFn,
+  HttpMethod,
+  RouteSchemas,
 } from './app/routes.ts';
+export type { RouteType, RouteTypes } from './app/route-types.ts';
+export type { StandardSchemaV1 } from './schema/standard-schema.ts';
+export type { InputIssue } from './schema/validate-input.ts';
 export { Store, type StoreOptions } from './store/store.ts';
 export { Cache, type CacheOptions, type CacheWrapOptions, type CacheErrorContext } from './cache/cache.ts';
 export { KaliumError, ConfigError } from './errors/kalium-error.ts';

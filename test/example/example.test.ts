@@ -64,11 +64,14 @@ const badInputs: Array<[string, unknown, string]> = [
   ['a body that is not JSON', '{"text": ', 'invalid_json'],
 ];
 for (const [what, body, code] of badInputs) {
-  test.serial(`POST / with ${what} is a 400 ${code} in SPEC's error shape`, async (t) => {
+  // invalid_input comes from the route's input schema (SPEC §13: 422, with issues); invalid_json from the parser.
+  const expected = code === 'invalid_input' ? 422 : 400;
+  test.serial(`POST / with ${what} is a ${expected} ${code} in SPEC's error shape`, async (t) => {
     const { status, headers, json } = await post('/', body, { 'x-request-id': `bad-${code}` });
-    t.is(status, 400);
+    t.is(status, expected);
     t.deepEqual(Object.keys(json), ['error']);
     t.is(json.error.code, code);
+    if (code === 'invalid_input') t.true(Array.isArray(json.error.issues) && json.error.issues.length > 0);
     t.is(typeof json.error.message, 'string');
     t.true(json.error.message.length > 0);
     t.is(json.error.request_id, 'bad-' + code);
@@ -99,12 +102,34 @@ test.serial('POST /result returns what is stored under the job id in the app Sto
   t.deepEqual(json, stored);
 });
 
-test.serial('POST /result without a string id is a 400 invalid_input', async (t) => {
+test.serial('POST /result without a string id is a 422 invalid_input', async (t) => {
   for (const body of [{}, { id: 7 }, { id: '' }, { id: 'x'.repeat(257) }]) {
     const { status, json } = await post('/result', body);
-    t.is(status, 400, JSON.stringify(body).slice(0, 40));
+    t.is(status, 422, JSON.stringify(body).slice(0, 40));
     t.is(json.error.code, 'invalid_input');
   }
+});
+
+test.serial('POST /background with a bad batch is a 422 listing each issue, and queues nothing', async (t) => {
+  const queued = async () => {
+    const status = (await (await fetch(`${api.url}/__status__`)).json()) as { queue: Record<string, number> };
+    return Object.values(status.queue).reduce((sum, n) => sum + n, 0);
+  };
+  const before = await queued();
+  const empty = await post('/background', { texts: [] });
+  t.is(empty.status, 422);
+  t.is(empty.json.error.code, 'invalid_input');
+  t.is(empty.json.error.issues[0].path, 'texts');
+  const mixed = await post('/background', { texts: ['fine', '  ', 3] });
+  t.is(mixed.status, 422);
+  t.deepEqual(
+    mixed.json.error.issues.map((issue: { path: string }) => issue.path),
+    ['texts.1', 'texts.2'],
+  );
+  t.is(await queued(), before, 'no job was queued for an invalid body');
+  // The same count sees a valid submit, so the check above could fail.
+  t.is((await post('/background', { texts: ['A fine day.'] })).status, 202);
+  t.is(await queued(), before + 1);
 });
 
 test.serial('the gpu route answers 423 while the lease is held, and the gpu=false route still answers', async (t) => {

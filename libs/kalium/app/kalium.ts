@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { backgroundRoute, handlerRoute } from './route-validation.ts';
+import type { AnswerOf, BodyOf, GpuContext, JsonOf, ResultOf, RouteType, RouteTypes } from './route-types.ts';
 import type {
   BackgroundFn,
   BackgroundOptions,
@@ -24,13 +25,15 @@ const KALIUM_APP = Symbol.for('kalium.app');
  * A kalium app: the model's `init`, its sync `handler` routes and its `background` routes.
  * The same module is imported by the api and the worker processes; each runs `init` once.
  *
- * @typeParam C - what `init` returns: the context gpu handlers receive.
+ * @typeParam C - what `init` returns: the context gpu handlers receive (`undefined` without an init).
+ * @typeParam R - the routes defined so far, path → kind, body and result: what `KaliumClient<typeof app>` reads.
  */
-export class Kalium<C = any> {
+class KaliumApp<C, R extends RouteTypes> {
   readonly name: string;
   readonly [KALIUM_APP] = true;
   readonly #routes = new Map<string, Route>();
-  #init: (() => C | Promise<C>) | undefined;
+  // Not typed with C: an app of any context is a `Kalium` to the runtime, which treats the context as opaque.
+  #init: (() => unknown) | undefined;
   #store: Store | undefined;
   #cache: Cache | undefined;
 
@@ -41,27 +44,50 @@ export class Kalium<C = any> {
     this.name = name;
   }
 
-  /** Registers the function that loads the model, once per process; what it returns is the context. */
-  init(fn: () => C | Promise<C>): this {
+  /**
+   * Registers the function that loads the model, once per process; what it returns is the context.
+   * Returns the app typed with that context: `new Kalium('x').init(async () => ({ model }))`.
+   */
+  init<N extends ([undefined] extends [C] ? unknown : C)>(fn: () => N | Promise<N>): KaliumApp<N, R> {
     if (typeof fn !== 'function') throw new TypeError('app.init takes a function');
     if (this.#init) throw new Error(`app.init was already called for app ${this.name}`);
     this.#init = fn;
-    return this;
+    return this as unknown as KaliumApp<N, R>;
   }
 
-  /** A synchronous route: the caller waits for its answer. */
-  handler(path: string, options: HandlerOptions & { gpu: false }, fn: HandlerFn<undefined>): this;
-  handler(path: string, options: HandlerOptions, fn: HandlerFn<C>): this;
-  handler(path: string, options: HandlerOptions, fn: HandlerFn<any>): this {
-    return this.#add(handlerRoute(path, options ?? {}, fn));
+  /**
+   * A synchronous route: the caller waits for its answer. Options are optional (a gpu handler
+   * answering POST); with `gpu: false` the handler's context is `undefined`.
+   */
+  handler<const P extends string, Out = unknown>(path: P, fn: HandlerFn<C, JsonOf<object>, Out>): KaliumApp<C, R & { [K in P]: RouteType<'handler', unknown, ResultOf<object, Out>> }>;
+  handler<const P extends string, const O extends HandlerOptions, Out extends AnswerOf<O> = AnswerOf<O>>(
+    path: P,
+    options: O,
+    fn: HandlerFn<GpuContext<O, C>, JsonOf<O>, Out>,
+  ): KaliumApp<C, R & { [K in P]: RouteType<'handler', BodyOf<O>, ResultOf<O, Out>> }>;
+  handler(path: string, options: HandlerOptions | HandlerFn<never>, fn?: HandlerFn<never>): unknown {
+    const [opts, handler] = typeof options === 'function' ? [{}, options] : [options ?? {}, fn];
+    return this.#add(handlerRoute(path, opts, handler as HandlerFn<unknown>));
   }
 
-  /** A route whose requests become jobs: the caller gets a job id at once and the worker runs `fn`. */
-  background(path: string, options: BackgroundOptions & { gpu: false; batch?: undefined }, fn: BackgroundFn<undefined>): this;
-  background(path: string, options: BackgroundOptions & { batch: NonNullable<BackgroundOptions['batch']> }, fn: BatchFn<C>): this;
-  background(path: string, options: BackgroundOptions, fn: BackgroundFn<C>): this;
-  background(path: string, options: BackgroundOptions, fn: BackgroundFn<any> | BatchFn<any>): this {
-    return this.#add(backgroundRoute(path, options ?? {}, fn));
+  /**
+   * A route whose requests become jobs: the caller gets a job id at once and the worker runs `fn`.
+   * With `batch`, `fn` gets arrays of requests and job contexts and returns one result per request.
+   */
+  background<const P extends string, Out = unknown>(path: P, fn: BackgroundFn<C, JsonOf<object>, Out>): KaliumApp<C, R & { [K in P]: RouteType<'background', unknown, Out> }>;
+  background<const P extends string, const O extends BackgroundOptions & { batch: object }, Out extends AnswerOf<O> = AnswerOf<O>>(
+    path: P,
+    options: O,
+    fn: BatchFn<GpuContext<O, C>, JsonOf<O>, Out>,
+  ): KaliumApp<C, R & { [K in P]: RouteType<'background', BodyOf<O>, ResultOf<O, Out>> }>;
+  background<const P extends string, const O extends BackgroundOptions, Out extends AnswerOf<O> = AnswerOf<O>>(
+    path: P,
+    options: O & { batch?: undefined },
+    fn: BackgroundFn<GpuContext<O, C>, JsonOf<O>, Out>,
+  ): KaliumApp<C, R & { [K in P]: RouteType<'background', BodyOf<O>, ResultOf<O, Out>> }>;
+  background(path: string, options: BackgroundOptions | BackgroundFn<never>, fn?: BackgroundFn<never> | BatchFn<never>): unknown {
+    const [opts, handler] = typeof options === 'function' ? [{}, options] : [options ?? {}, fn];
+    return this.#add(backgroundRoute(path, opts, handler as BackgroundFn<unknown>));
   }
 
   #add(route: Route): this {
@@ -82,8 +108,8 @@ export class Kalium<C = any> {
   }
 
   /** Runs the app's `init` (an app without one has an empty context). */
-  async load(): Promise<C> {
-    return this.#init ? await this.#init() : (undefined as C);
+  async load(): Promise<unknown> {
+    return this.#init ? await this.#init() : undefined;
   }
 
   /**
@@ -133,6 +159,23 @@ export class Kalium<C = any> {
     child.on('exit', (code) => process.exit(code ?? 1));
   }
 }
+
+/**
+ * How `new Kalium(name)` is typed: without a type argument the context is `undefined` until `init`
+ * gives it one (`new Kalium('x').init(() => ({ model }))`); `new Kalium<C>('x')` then `app.init(…)`,
+ * the older form, still declares it up front.
+ */
+interface KaliumConstructor {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  new (name: string): KaliumApp<undefined, {}>;
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  new <C>(name: string): KaliumApp<C, {}>;
+}
+
+/** A kalium app. As a type with no arguments, any app (whatever its context and routes). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Kalium<C = any, R extends RouteTypes = any> = KaliumApp<C, R>;
+export const Kalium = KaliumApp as KaliumConstructor;
 
 /** @internal */
 export function markLoadedByCli(): void {

@@ -19,19 +19,20 @@ export interface RequestData {
 }
 
 /**
- * What a handler receives. `json` is the parsed body (undefined when there is none or it is not JSON);
- * `body` is always the raw bytes. `signal` aborts when the handler's `timeoutMs` passes.
+ * What a handler receives. `json` is the parsed body (undefined when there is none or it is not JSON),
+ * or on a route with an `input` schema the schema's output, typed `J`; `body` is always the raw bytes.
+ * `signal` aborts when the handler's `timeoutMs` passes.
  */
-export class Request {
+// `any` by default, not `unknown`: without a schema, model code reads `request.json.text` directly, as in potassium.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export class Request<J = any> {
   readonly id: string;
   readonly path: string;
   readonly method: string;
   /** Lower-case header names. */
   readonly headers: Record<string, string>;
   readonly query: Record<string, string | string[]>;
-  // `any`, not `unknown`: model code reads `request.json.text` directly, as in potassium.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
+  readonly json: J;
   readonly body: Buffer;
   #signal: AbortSignal | { readonly signal: AbortSignal } | undefined;
 
@@ -42,7 +43,7 @@ export class Request {
     this.method = init.method;
     this.headers = init.headers;
     this.query = init.query;
-    this.json = init.json;
+    this.json = init.json as J;
     this.body = init.body;
     this.#signal = init.signal;
   }
@@ -51,6 +52,12 @@ export class Request {
     this.#signal ??= new AbortController().signal;
     const source = this.#signal;
     return source instanceof AbortSignal ? source : source.signal;
+  }
+
+  /** The same request with `json` replaced (by an input schema's output); body, signal and all else shared. */
+  withJson<T>(json: T): Request<T> {
+    const { id, path, method, headers, query, body } = this;
+    return new Request<T>({ id, path, method, headers, query, json, body, signal: this.#signal });
   }
 
   toData(): RequestData {

@@ -1,8 +1,21 @@
-import type { BackgroundOptions, BackgroundRoute, HandlerOptions, HandlerRoute } from './routes.ts';
+import { isStandardSchema, validateInput } from '../schema/validate-input.ts';
+import type { StandardSchemaV1 } from '../schema/standard-schema.ts';
+import type { Request } from './request.ts';
+import type { BackgroundFn, BackgroundOptions, BackgroundRoute, BatchFn, HandlerOptions, HandlerRoute, HttpMethod, RouteSchemas } from './routes.ts';
 
 /** Paths kalium serves itself; an app route may not shadow them. */
-const RESERVED = [/^\/jobs(\/|$)/, /^\/_k(\/|$)/, /^\/__status__$/, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/admin(\/|$)/];
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const RESERVED = [
+  /^\/jobs(\/|$)/,
+  /^\/_k(\/|$)/,
+  /^\/__status__$/,
+  /^\/healthz$/,
+  /^\/readyz$/,
+  /^\/metrics$/,
+  /^\/admin(\/|$)/,
+  /^\/openapi\.json$/,
+  /^\/docs(\/|$)/,
+];
+const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] satisfies HttpMethod[]);
 
 function fail(path: string, message: string): never {
   throw new TypeError(`Route ${path}: ${message}`);
@@ -16,18 +29,28 @@ function optionalInt(path: string, name: string, value: unknown, min: number): n
   return value;
 }
 
-function checkCommon(path: string, options: { gpu?: unknown }, fn: unknown): void {
+function checkCommon(path: string, options: { gpu?: unknown } & RouteSchemas, fn: unknown): void {
   if (typeof path !== 'string' || !/^\/[\w\-./]*$/.test(path)) {
     fail(String(path), 'the path must start with / and hold only letters, digits, _ - . and /');
   }
   if (RESERVED.some((pattern) => pattern.test(path))) fail(path, 'the path is reserved by kalium');
   if (options.gpu !== undefined && typeof options.gpu !== 'boolean') fail(path, 'gpu must be true or false');
   if (typeof fn !== 'function') fail(path, 'the handler must be a function');
+  for (const side of ['input', 'output'] as const) {
+    if (options[side] !== undefined && !isStandardSchema(options[side])) {
+      fail(path, `${side} must be a Standard Schema (a zod 4, valibot or arktype schema, …)`);
+    }
+  }
+  if (options.summary !== undefined && typeof options.summary !== 'string') fail(path, 'summary must be a string');
+}
+
+function schemas(options: RouteSchemas): Pick<HandlerRoute, 'input' | 'output' | 'summary'> {
+  return { input: options.input, output: options.output, summary: options.summary };
 }
 
 export function handlerRoute(path: string, options: HandlerOptions, fn: HandlerRoute['fn']): HandlerRoute {
   checkCommon(path, options, fn);
-  const methods = (options.methods ?? ['POST']).map((m) => String(m).toUpperCase());
+  const methods = (options.methods ?? ['POST']).map((m) => String(m).toUpperCase() as HttpMethod);
   if (methods.length === 0 || methods.some((m) => !METHODS.has(m))) {
     fail(path, `methods must be a non-empty list of ${[...METHODS].join(', ')}`);
   }
@@ -46,6 +69,7 @@ export function handlerRoute(path: string, options: HandlerOptions, fn: HandlerR
     maxWaitMs: optionalInt(path, 'maxWaitMs', options.maxWaitMs, 0) ?? 0,
     methods,
     cache,
+    ...schemas(options),
     fn,
   };
 }
@@ -70,6 +94,23 @@ export function backgroundRoute(path: string, options: BackgroundOptions, fn: Ba
     attempts: optionalInt(path, 'attempts', options.attempts, 1) ?? 1,
     backoff,
     batch,
-    fn,
+    ...schemas(options),
+    fn: options.input ? withValidatedInput(options.input, batch !== undefined, fn) : fn,
   };
+}
+
+/**
+ * The api checked the body before queueing the job; the worker runs the schema again so that the
+ * handler's `request.json` is the schema's output (defaults, transforms) there too, as its type says.
+ */
+function withValidatedInput(schema: StandardSchemaV1, batched: boolean, fn: BackgroundRoute['fn']): BackgroundRoute['fn'] {
+  const validated = async (request: Request) => request.withJson(await validateInput(schema, request.json));
+  if (batched) {
+    const batchFn = fn as BatchFn<unknown>;
+    const batchValidated: BatchFn<unknown> = async (context, requests, jobs) => batchFn(context, await Promise.all(requests.map(validated)), jobs);
+    return batchValidated;
+  }
+  const single = fn as BackgroundFn<unknown>;
+  const singleValidated: BackgroundFn<unknown> = async (context, request, job) => single(context, await validated(request), job);
+  return singleValidated;
 }

@@ -1,5 +1,9 @@
+import type { StandardSchemaV1 } from '../schema/standard-schema.ts';
 import type { Request } from './request.ts';
 import type { Response } from './response.ts';
+
+/** The methods a handler route may answer (in either case). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Options of the response cache on a handler route (SPEC §7). */
 export interface RouteCacheOptions {
@@ -13,7 +17,21 @@ export interface RouteCacheOptions {
   refreshAheadMs?: number;
 }
 
-export interface HandlerOptions {
+/** What both kinds of route take: where they run, and the schemas of what comes in and goes out. */
+export interface RouteSchemas {
+  /**
+   * Any Standard Schema (zod 4, valibot, arktype, …) the JSON body must match: checked before the
+   * handler runs (and before a background job is queued), else 422 `invalid_input`; `request.json` is
+   * the schema's output. @defaultValue no check; `request.json` is the parsed body
+   */
+  input?: StandardSchemaV1;
+  /** Documents what the route returns (in /openapi.json); with NODE_ENV=development a handler's answer is checked against it. */
+  output?: StandardSchemaV1;
+  /** A line for the route in /openapi.json and /docs. */
+  summary?: string;
+}
+
+export interface HandlerOptions extends RouteSchemas {
   /** Runs under the device's GPU lease; `context` is undefined when false. @defaultValue true */
   gpu?: boolean;
   /** Answer 504 `timeout` past this many ms. @defaultValue no limit */
@@ -22,10 +40,10 @@ export interface HandlerOptions {
   maxWaitMs?: number;
   cache?: RouteCacheOptions;
   /** HTTP methods the route answers. @defaultValue ['POST'] */
-  methods?: string[];
+  methods?: readonly (HttpMethod | Lowercase<HttpMethod>)[];
 }
 
-export interface BackgroundOptions {
+export interface BackgroundOptions extends RouteSchemas {
   /** @defaultValue true */
   gpu?: boolean;
   /** Abort `job.signal` and fail the job past this many ms. @defaultValue no limit */
@@ -49,21 +67,30 @@ export interface JobContext {
   progress(percent: number): Promise<void>;
 }
 
-// Handlers are user code: their context type is the app's, their return anything JSON-able.
-export type HandlerFn<C> = (context: C, request: Request) => unknown | Promise<unknown> | Response;
-export type BackgroundFn<C> = (context: C, request: Request, job: JobContext) => unknown | Promise<unknown>;
-export type BatchFn<C> = (context: C, requests: Request[], jobs: JobContext[]) => unknown[] | Promise<unknown[]>;
+/** What a handler may answer with: a value (200 JSON), kalium's Response, or a WHATWG Response. */
+export type HandlerResult<R = unknown> = R | Response | globalThis.Response;
+
+// Handlers are user code: their context type is the app's, `J` what `request.json` holds.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type HandlerFn<C, J = any, R = unknown> = (context: C, request: Request<J>) => HandlerResult<R> | Promise<HandlerResult<R>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BackgroundFn<C, J = any, R = unknown> = (context: C, request: Request<J>, job: JobContext) => R | Promise<R>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BatchFn<C, J = any, R = unknown> = (context: C, requests: Request<J>[], jobs: JobContext[]) => R[] | Promise<R[]>;
 
 interface RouteBase {
   path: string;
   gpu: boolean;
   timeoutMs: number | undefined;
+  input: StandardSchemaV1 | undefined;
+  output: StandardSchemaV1 | undefined;
+  summary: string | undefined;
 }
 
 export interface HandlerRoute extends RouteBase {
   kind: 'handler';
   maxWaitMs: number;
-  methods: string[];
+  methods: HttpMethod[];
   cache: RouteCacheOptions | undefined;
   fn: HandlerFn<unknown>;
 }

@@ -9,12 +9,14 @@ export class KaliumError extends Error {
   readonly expose: boolean;
   /** Extra response headers, e.g. `Retry-After` on 423/503 or `Allow` on 405. */
   readonly headers: Record<string, string>;
+  /** More fields for the answer's `error` object, e.g. `issues` on a 422 `invalid_input`. */
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(
     code: string,
     status: number,
     message: string,
-    options: { cause?: unknown; expose?: boolean; headers?: Record<string, string> } = {},
+    options: { cause?: unknown; expose?: boolean; headers?: Record<string, string>; details?: Record<string, unknown> } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'KaliumError';
@@ -22,6 +24,7 @@ export class KaliumError extends Error {
     this.status = status;
     this.expose = options.expose ?? status < 500;
     this.headers = options.headers ?? {};
+    this.details = options.details;
   }
 }
 

@@ -4,6 +4,7 @@ import type { BackgroundRoute } from '../app/routes.ts';
 import { errors } from '../errors/kalium-error.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { isIdempotencyKey } from '../queue/job-ids.ts';
+import { validateInput } from '../schema/validate-input.ts';
 import { flattenHeaders } from './handler-route.ts';
 import { readBody } from './read-body.ts';
 
@@ -28,6 +29,9 @@ export function backgroundRoute(route: BackgroundRoute, jobs: JobQueue, bodyLimi
     ctx.set('X-Endpoint-Type', 'background');
     const key = idempotencyKey(ctx);
     const parsed = await readBody(ctx, bodyLimit);
+    // Before the job exists: an invalid body is the caller's 422 now, not a failed job later. The job
+    // keeps the body as sent; the worker runs the schema again for the handler (route-validation.ts).
+    if (route.input) await validateInput(route.input, parsed.json);
     const headers = flattenHeaders(ctx.headers);
     for (const name of SECRET_HEADERS) delete headers[name];
     const request = new Request({

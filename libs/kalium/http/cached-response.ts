@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Response } from '../app/response.ts';
+import { encodeJson, type Response } from '../app/response.ts';
 import { isStreamBody } from './write-response.ts';
 
 /** A handler's answer as the response cache keeps it. */
@@ -40,7 +40,7 @@ export function decodeCachedResponse(value: Buffer): CachedResponse {
 
 /** The bytes and default content type Koa would have sent for this answer (see write-response.ts). */
 function bodyOf(response: Response): { body: Buffer; type?: string } {
-  if (response.json !== undefined) return { body: Buffer.from(JSON.stringify(response.json)), type: 'application/json; charset=utf-8' };
+  if (response.json !== undefined) return { body: Buffer.from(encodeJson(response.json)), type: 'application/json; charset=utf-8' };
   if (Buffer.isBuffer(response.body)) return { body: response.body, type: 'application/octet-stream' };
   if (typeof response.body === 'string') {
     const type = /^\s*</.test(response.body) ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.ts';
 
 /** The body of every error kalium answers with. */
 export interface ErrorBody {
-  error: { code: string; message: string; request_id: string; stack?: string };
+  error: { code: string; message: string; request_id: string; stack?: string; [detail: string]: unknown };
 }
 
 /**
@@ -27,6 +27,7 @@ export function errorHandler(logger: Logger, development: boolean) {
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
       const body: ErrorBody = {
         error: {
+          ...(error.expose ? error.details : undefined),
           code: error.code,
           message: error.expose ? error.message : messageFor(error),
           request_id: String(ctx.state.requestId ?? ''),

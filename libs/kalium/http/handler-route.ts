@@ -6,6 +6,7 @@ import type { HandlerRoute } from '../app/routes.ts';
 import { errors, KaliumError } from '../errors/kalium-error.ts';
 import type { LeaseHold } from '../gpu/lease.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { schemaIssues, validateInput } from '../schema/validate-input.ts';
 import { answerCached } from './cached-answer.ts';
 import { readBody } from './read-body.ts';
 import { isStreamBody, writeResponse } from './write-response.ts';
@@ -14,10 +15,13 @@ const TIMED_OUT = Symbol('timed out');
 
 /** The Koa middleware answering one handler route. */
 export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
+  const checkOutput = runtime.config.nodeEnv === 'development';
   return async function answerHandler(ctx: Context): Promise<void> {
     ctx.set('X-Endpoint-Type', 'handler');
     if (!runtime.initialized) throw errors.initializing();
     const parsed = await readBody(ctx, runtime.config.bodyLimit);
+    // Checked before the lease, the cache and the handler: a caller's mistake costs the GPU nothing.
+    const json = route.input ? await validateInput(route.input, parsed.json) : parsed.json;
     const controller = new LazyAbortController();
     const request = new Request({
       id: String(ctx.state.requestId),
@@ -25,7 +29,7 @@ export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
       method: ctx.method,
       headers: flattenHeaders(ctx.headers),
       query: ctx.query as Record<string, string | string[]>,
-      json: parsed.json,
+      json,
       body: parsed.body,
       signal: controller,
     });
@@ -35,8 +39,22 @@ export function handlerRoute(route: HandlerRoute, runtime: Runtime) {
       return answerCached(ctx, route, route.cache, runtime, request, controller, invoke);
     }
     const { response, done } = await invokeHandler(route, request, runtime, controller);
+    if (checkOutput && route.output) await checkAnswer(route, response, done);
     writeResponse(ctx, response, done);
   };
+}
+
+/**
+ * In development, a 2xx JSON answer that does not match the route's `output` schema is a 500 naming
+ * the mismatch: the schema documents the route in /openapi.json, so a handler drifting from it is a bug.
+ */
+async function checkAnswer(route: HandlerRoute, response: Response, done: (() => void) | undefined): Promise<void> {
+  if (response.status > 299 || response.json === undefined) return;
+  const issues = await schemaIssues(route.output!, response.json);
+  if (!issues) return;
+  done?.();
+  const listed = issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ');
+  throw new KaliumError('invalid_output', 500, `The handler of ${route.path} answered outside its output schema: ${listed}.`, { expose: false });
 }
 
 /**

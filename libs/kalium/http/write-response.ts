@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
-import type { Response } from '../app/response.ts';
+import { encodeJson, type Response } from '../app/response.ts';
 
 /** Whether a body is to be streamed chunk by chunk. */
 export function isStreamBody(body: unknown): body is AsyncIterable<Uint8Array | string> {
@@ -16,7 +16,7 @@ export function writeResponse(ctx: Context, response: Response, onStreamEnd?: ()
   for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
   if (response.json !== undefined) {
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify(response.json);
+    ctx.body = encodeJson(response.json);
   } else if (isStreamBody(response.body)) {
     const stream = Readable.from(response.body, { objectMode: false });
     if (onStreamEnd) stream.once('close', onStreamEnd);
