@@ -117,6 +117,15 @@ export async function composeChecks({ project, apiUrl, check, timed }: Context):
     assert(JSON.stringify(body.result) === JSON.stringify(result), `the result changed: ${JSON.stringify(body.result)}`);
   });
 
+  await check('`docker-compose stop`: each kalium service shuts down on SIGTERM by itself (exit 0), none is killed', async () => {
+    const ids = await Promise.all(KALIUM_SERVICES.map((service) => project.containerId(service)));
+    await timed('stop', () => project.mustCompose(['stop']));
+    for (const [index, id] of ids.entries()) {
+      const [code, oomKilled] = (await project.podman(['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', id])).trim().split(' ');
+      assert(code === '0' && oomKilled === 'false', `${KALIUM_SERVICES[index]} exited ${code} (137 is SIGKILL: the grace period ran out)`);
+    }
+  });
+
   await check('`docker-compose down -v` leaves no container, network or volume behind', async () => {
     await timed('down -v', () => project.mustCompose(['down', '-v']));
     const left = await project.leftovers();
