@@ -113,3 +113,20 @@ test('docker/compose.gpu.yml: one worker service runs a worker per listed device
   for (const name of ['api', 'redis', 'webhook-receiver']) t.falsy(services[name]!.deploy?.resources?.reservations?.devices, name);
 });
 
+test('the documentation the compose files point to exists', (t) => {
+  const headings = new Set(
+    read('README.md')
+      .split('\n')
+      .filter((line) => /^#{1,6} /.test(line))
+      .map((line) => line.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')),
+  );
+  let links = 0;
+  for (const file of ['docker-compose.yml', 'docker/compose.gpu.yml']) {
+    for (const [, path, anchor] of read(file).matchAll(/\b([\w./-]+\.md)(?:#([\w-]+))?/g)) {
+      links++;
+      t.is(path, 'README.md', `${file} points to ${path}, which is not in the repository`);
+      if (anchor) t.true(headings.has(anchor), `${file}: README.md has no heading for #${anchor}`);
+    }
+  }
+  t.true(links > 0, 'docker/compose.gpu.yml points to its documentation');
+});
