@@ -3,18 +3,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kalium } from 'kalium';
 
-const app = new Kalium('jobsbench');
+type Context = { model: (items: number) => Promise<unknown> };
+
+const app = new Kalium<Context>('jobsbench');
 
 app.init(async () => ({ model: (items: number) => sleep(20 + items) }));
 
 app.background('/noop', { gpu: true }, async () => ({ ok: true }));
 
-app.background('/model', { gpu: true }, async (context: { model: (items: number) => Promise<unknown> }) => {
+app.background('/model', { gpu: true }, async (context) => {
   await context.model(1);
   return { ok: true };
 });
 
-app.background('/model-batched', { gpu: true, batch: { maxSize: 16, maxWaitMs: 5 } }, async (context: { model: (items: number) => Promise<unknown> }, requests) => {
+app.background('/model-batched', { gpu: true, batch: { maxSize: 16, maxWaitMs: 5 } }, async (context, requests) => {
   await context.model(requests.length);
   return requests.map(() => ({ ok: true }));
 });
