@@ -54,6 +54,8 @@ export interface Config {
    * worker process each for; undefined runs one worker in this process.
    */
   devices: string[] | undefined;
+  /** Serve `GET /openapi.json` and the `/docs` reference page (`OPENAPI=false` turns both off). @defaultValue true */
+  openApi: boolean;
   /** How long a closing api waits for in-flight requests. @defaultValue 10000 */
   shutdownTimeoutMs: number;
   /** Time a client has to send a request's headers before it gets 408 (`HEADERS_TIMEOUT_MS`). @defaultValue 10000 */
@@ -141,6 +143,7 @@ const schema = {
     .transform((list) => list.split(',').map((id) => id.trim()))
     .refine((ids) => new Set(ids).size === ids.length, 'a device is named twice')
     .optional(),
+  OPENAPI: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
@@ -202,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseTtlMs: c.KALIUM_LEASE_TTL_MS,
     metricsPort: c.METRICS_PORT,
     devices: c.KALIUM_DEVICES,
+    openApi: c.OPENAPI,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import { adminDashboardPart } from './admin-dashboard.ts';
 import { apiKeyPart } from './api-key-auth.ts';
 import { jobWebhookHooks } from '../webhook/job-webhook-hooks.ts';
 import { jobsApiPart } from './jobs-part.ts';
+import { openApiPart } from './openapi-part.ts';
 import type { ApiPart } from './server.ts';
 
 /**
@@ -16,5 +17,6 @@ export function apiParts(runtime: Runtime): ApiPart[] {
     apiKeyPart(runtime.config),
     adminDashboardPart(runtime),
     jobsApiPart(runtime, [jobWebhookHooks(runtime)]),
+    openApiPart(runtime),
   ];
 }
