@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 from . import app as app_module
 from . import channel as channel_module
@@ -57,18 +56,50 @@ def load_app(path):
     return apps[0][1]
 
 
+class ThreadPool:
+    """gpu=False calls' threads: started as calls need them, up to `size`, fed from one C-level queue
+    (concurrent.futures' Future and condition per call cost more than the no-op call itself)."""
+
+    def __init__(self, size):
+        self._calls = queue.SimpleQueue()
+        self._size = size
+        self._threads = 0
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, call):
+        with self._lock:
+            start = self._idle == 0 and self._threads < self._size
+            if start:
+                self._threads += 1
+        self._calls.put(call)
+        if start:
+            threading.Thread(target=self._loop, name="kalium-cpu-%d" % self._threads, daemon=True).start()
+
+    def _loop(self):
+        calls = self._calls
+        while True:
+            with self._lock:
+                self._idle += 1
+            call = calls.get()
+            with self._lock:
+                self._idle -= 1
+            call()
+
+
 class Server:
     def __init__(self, app, channel):
         self.app = app
         self.channel = channel
         self.jobs = {}
-        self.gpu_calls = queue.Queue()
-        self.pool = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="kalium-cpu")
+        self.gpu_calls = queue.SimpleQueue()
+        self.pool = ThreadPool(32)
         threading.Thread(target=self._gpu_loop, name="kalium-gpu", daemon=True).start()
 
     def _gpu_loop(self):
+        calls = self.gpu_calls
         while True:
-            self.gpu_calls.get()()
+            calls.get()()
 
     def init(self):
         def run():
