@@ -163,6 +163,12 @@ test('init raising rejects with the Python traceback; an import error rejects th
   t.regex(load.stack ?? '', /ModuleNotFoundError: No module named 'a_module_that_does_not_exist'/);
 });
 
+test('a Store call while the app module is imported fails the start with a clear message instead of hanging', async (t) => {
+  const error = await t.throwsAsync(started('store_at_import.py'), { instanceOf: PythonError });
+  t.is(error.code, 'load_failed');
+  t.regex(error.message, /Store and send_webhook work from init and handlers, not while the app module is imported/);
+});
+
 test('a missing interpreter is a start-up error naming KALIUM_PYTHON', async (t) => {
   const { logger } = capturingLogger();
   await t.throwsAsync(

@@ -91,6 +91,17 @@ test.serial('job.progress reaches the job; a Python exception’s message is the
   t.regex(JSON.stringify(logged), /Traceback/);
 });
 
+test.serial('DELETE /jobs/:id of a running Python job sets job.aborted in the model process', async (t) => {
+  const id = await job('/abortable', {});
+  for (let i = 0; i < 100 && ((await (await fetch(`${api.url}/jobs/${id}`)).json()) as { status: string }).status !== 'running'; i++) {
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  const canceled = await fetch(`${api.url}/jobs/${id}`, { method: 'DELETE' });
+  t.is(canceled.status, 200);
+  await worker.waitForLog((line) => line.msg === 'abortable saw aborted=True');
+  t.like(await waitJob(id), { status: 'canceled' });
+});
+
 test.serial('a sync handler that raises is 500 handler_error without the traceback; one returning a set is 500 naming the type in the log', async (t) => {
   const res = await post('/fail', {});
   t.is(res.status, 500);

@@ -25,6 +25,9 @@ class Channel:
         self._pending = {}
         self._pending_lock = threading.Lock()
         self.closed = False
+        # Answers are read by the serving loop, which starts once the app is imported: a callback made
+        # at import time would wait for ever.
+        self.serving = False
 
     def send(self, header, body=b""):
         frame = frames.encode(header, body)
@@ -36,6 +39,8 @@ class Channel:
         """Asks the TypeScript side to do `op` and waits for its answer (from any thread but the reader)."""
         if self.closed:
             raise CallbackError("the model process is shutting down", "closed")
+        if not self.serving:
+            raise CallbackError("Store and send_webhook work from init and handlers, not while the app module is imported", "not_serving")
         rid = next(self._ids)
         waiter = [threading.Event(), None]
         with self._pending_lock:

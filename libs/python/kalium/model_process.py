@@ -195,6 +195,7 @@ def main(argv):
         return EXIT_LOAD_FAILED
     channel.send({"t": "hello", "v": frames.PROTOCOL_VERSION, "app": app.name, "routes": app._describe(),
                   "python": platform.python_version(), "pid": os.getpid()})
+    channel.serving = True
     try:
         serve(reader, channel, Server(app, channel))
     except frames.ProtocolError as error:
