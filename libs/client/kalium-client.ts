@@ -1,6 +1,7 @@
 import { KaliumClientError } from './client-error.ts';
 import { isFinished, type JobBody, type JobEvent, type JobWebhookEvent, type SubmitResult } from './job-types.ts';
 import { parseRetryAfter, retryDelayMs } from './retry-delay.ts';
+import type { BodyAt, PathOf, ResultAt } from './route-types.ts';
 import { SseParser } from './sse-parser.ts';
 
 export interface KaliumClientOptions {
@@ -46,8 +47,14 @@ const MAX_WAIT_SECONDS = 60;
 /**
  * A client of a kalium api, for sync callers and submit-then-poll clients. Works in Node 20 with the
  * built-in fetch. Every failure is a `KaliumClientError` carrying the server's error `code`.
+ *
+ * `new KaliumClient<typeof app>(…)` types each call from the app's own type: `run` takes only its
+ * handler paths, `submit` only its background paths, each with its input schema's body, and `run`
+ * resolves to the route's answer. Without the type argument any path and body are taken.
+ *
+ * @typeParam A - the app (`typeof app`), whose type records its routes; unknown: untyped.
  */
-export class KaliumClient {
+export class KaliumClient<A = unknown> {
   /** The base URL, ending in `/`, so paths resolve beneath it. */
   readonly #base: URL;
   readonly #apiKey: string | undefined;
@@ -79,10 +86,15 @@ export class KaliumClient {
    * Calls a sync handler route and resolves to its JSON answer (or text, when it is not JSON). While the
    * GPU is busy (423) it retries with backoff and jitter, never sooner than the server's `Retry-After`.
    */
-  async run<T = unknown>(path: string, input?: unknown, options: CallOptions = {}): Promise<T> {
+  // `T` first, so `run<Answer>('/x', …)` still names the answer on an untyped client.
+  async run<T = unknown, P extends PathOf<A, 'handler'> = PathOf<A, 'handler'>>(
+    path: P,
+    input?: BodyAt<A, P>,
+    options: CallOptions = {},
+  ): Promise<unknown extends T ? ResultAt<A, P> : T> {
     for (let attempt = 1; ; attempt++) {
       const response = await this.#send('POST', path, { ...options, json: input });
-      if (response.ok) return (await readBody(response)) as T;
+      if (response.ok) return (await readBody(response)) as unknown extends T ? ResultAt<A, P> : T;
       const error = await errorFrom(response);
       if (error.status !== 423 || attempt >= this.#retry.attempts) throw error;
       await sleep(retryDelayMs(attempt, this.#retry, error.retryAfterMs), options.signal);
@@ -90,7 +102,7 @@ export class KaliumClient {
   }
 
   /** Submits a request to a background route; resolves to the 202 body (`id`, `status_url`, …). */
-  async submit(path: string, input?: unknown, options: SubmitOptions = {}): Promise<SubmitResult> {
+  async submit<P extends PathOf<A, 'background'>>(path: P, input?: BodyAt<A, P>, options: SubmitOptions = {}): Promise<SubmitResult> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     if (options.webhook !== undefined) {

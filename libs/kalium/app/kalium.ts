@@ -31,6 +31,8 @@ const KALIUM_APP = Symbol.for('kalium.app');
 class KaliumApp<C, R extends RouteTypes> {
   readonly name: string;
   readonly [KALIUM_APP] = true;
+  /** Type-only (never set): the routes this app's type records, read by `KaliumClient<typeof app>`. */
+  declare readonly '~routes': R;
   readonly #routes = new Map<string, Route>();
   // Not typed with C: an app of any context is a `Kalium` to the runtime, which treats the context as opaque.
   #init: (() => unknown) | undefined;
