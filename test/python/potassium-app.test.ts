@@ -123,6 +123,19 @@ test.serial('binary bodies pass through a handler byte for byte; a local Store w
   t.deepEqual(await (await post('/local', { a: [1, 2] })).json(), { a: [1, 2] });
 });
 
+test.serial('cache=dict(ttl=60) on a Python handler is kalium’s response cache: the second identical call is a hit, the handler not called', async (t) => {
+  const first = await post('/cached', { q: 1 });
+  t.is(first.headers.get('x-cache'), 'MISS');
+  const body = await first.json();
+  const second = await post('/cached', { q: 1 });
+  t.is(second.headers.get('x-cache'), 'HIT');
+  t.deepEqual(await second.json(), body);
+  t.truthy(second.headers.get('etag'));
+  t.regex(second.headers.get('content-type') ?? '', /application\/json/);
+  const other = (await (await post('/cached', { q: 2 })).json()) as { calls: number };
+  t.is(other.calls, (body as { calls: number }).calls + 1);
+});
+
 test.serial('init ran once in each process, whatever the number of calls and jobs; its print is logged with the role', async (t) => {
   for (let i = 0; i < 3; i++) t.like(await (await post('/inits', {})).json(), { inits: 1 });
   await waitJob(await job('/progress', {}));
