@@ -37,7 +37,7 @@ export async function startKalium(
   role: 'api' | 'worker' | 'dev',
   app: string,
   env: Record<string, string>,
-  options: { readyLog?: string; timeoutMs?: number; cwd?: string; discardLogsAfterReady?: boolean } = {},
+  options: { readyLog?: string; timeoutMs?: number; cwd?: string; discardLogsAfterReady?: boolean; skipInitWait?: boolean } = {},
 ): Promise<KaliumProcess> {
   const child = spawn(process.execPath, [CLI, role, app], {
     env: cleanEnv(env),
@@ -92,7 +92,7 @@ export async function startKalium(
   let ready: Record<string, unknown>;
   try {
     ready = await waitForLog((line) => line.msg === readyMsg, options.timeoutMs);
-    if (role !== 'worker') await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
+    if (role !== 'worker' && !options.skipInitWait) await waitForLog((line) => line.msg === 'init finished', options.timeoutMs);
   } catch (error) {
     // A process that never came up is not left running behind the failed test (or bench).
     if (child.exitCode === null && child.signalCode === null) signal('SIGKILL');

@@ -60,6 +60,7 @@ export const errors = {
     new KaliumError('handler_error', 500, 'The handler failed.', { cause, expose: false }),
   initializing: () =>
     new KaliumError('initializing', 503, 'The app is still loading its model; retry shortly.', {
+      expose: true,
       headers: { 'Retry-After': '1' },
     }),
   backendUnavailable: (cause?: unknown) =>
