@@ -2,6 +2,7 @@ import { isStandardSchema, validateInput } from '../schema/validate-input.ts';
 import type { StandardSchemaV1 } from '../schema/standard-schema.ts';
 import type { Request } from './request.ts';
 import type { BackgroundFn, BackgroundOptions, BackgroundRoute, BatchFn, HandlerOptions, HandlerRoute, HttpMethod, RouteSchemas } from './routes.ts';
+import { routePolicy } from '../queue/job-policy.ts';
 
 /** Paths kalium serves itself; an app route may not shadow them. */
 const RESERVED = [
@@ -94,6 +95,7 @@ export function backgroundRoute(path: string, options: BackgroundOptions, fn: Ba
     attempts: optionalInt(path, 'attempts', options.attempts, 1) ?? 1,
     backoff,
     batch,
+    policy: routePolicy(path, options, fn),
     ...schemas(options),
     fn: options.input ? withValidatedInput(options.input, batch !== undefined, fn) : fn,
   };

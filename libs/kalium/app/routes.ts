@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '../schema/standard-schema.ts';
 import type { Request } from './request.ts';
 import type { Response } from './response.ts';
+import type { RoutePolicy } from '../queue/job-policy.ts';
 
 /** The methods a handler route may answer (in either case). */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -54,6 +55,12 @@ export interface BackgroundOptions extends RouteSchemas {
   backoff?: { type: 'fixed' | 'exponential'; delayMs: number };
   /** Dynamic batching: the handler gets an array of requests and returns an array of results. */
   batch?: { maxSize: number; maxWaitMs: number };
+  /** A job still queued this long after it was accepted ends `canceled` (`deadline_exceeded`) unrun. @defaultValue no limit */
+  maxQueueMs?: number;
+  /** The default of `Cancel-After`: a job not finished this long after it was accepted is canceled. @defaultValue no limit */
+  deadlineMs?: number;
+  /** A streaming (async generator) handler's cap on kept output, in bytes of chunk JSON; past it the job fails. @defaultValue 1 MiB */
+  maxOutputBytes?: number;
 }
 
 /** What a background handler gets besides the request. */
@@ -100,6 +107,8 @@ export interface BackgroundRoute extends RouteBase {
   attempts: number;
   backoff: { type: 'fixed' | 'exponential'; delayMs: number };
   batch: { maxSize: number; maxWaitMs: number } | undefined;
+  /** Deadlines and the output cap (SPEC §14); absent: none, and the default cap. */
+  policy?: RoutePolicy;
   fn: BackgroundFn<unknown> | BatchFn<unknown>;
 }
 

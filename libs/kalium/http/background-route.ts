@@ -4,6 +4,7 @@ import type { BackgroundRoute } from '../app/routes.ts';
 import { errors } from '../errors/kalium-error.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { isIdempotencyKey } from '../queue/job-ids.ts';
+import { jobPolicy } from '../queue/job-policy.ts';
 import { validateInput } from '../schema/validate-input.ts';
 import { flattenHeaders } from './handler-route.ts';
 import { readBody } from './read-body.ts';
@@ -28,6 +29,7 @@ export function backgroundRoute(route: BackgroundRoute, jobs: JobQueue, bodyLimi
   return async function submitJob(ctx: Context): Promise<void> {
     ctx.set('X-Endpoint-Type', 'background');
     const key = idempotencyKey(ctx);
+    const policy = jobPolicy(ctx.headers, route.policy); // a bad Cancel-After or X-Priority is a 400, nothing queued
     const parsed = await readBody(ctx, bodyLimit);
     // Before the job exists: an invalid body is the caller's 422 now, not a failed job later. The job
     // keeps the body as sent; the worker runs the schema again for the handler (route-validation.ts).
@@ -43,7 +45,7 @@ export function backgroundRoute(route: BackgroundRoute, jobs: JobQueue, bodyLimi
       json: parsed.json,
       body: parsed.body,
     });
-    const { id, created } = await jobs.submit(route, request, key);
+    const { id, created } = await jobs.submit(route, request, key, policy);
     const body: AcceptedBody = { success: true, started: true, id, status: 'queued', status_url: `/jobs/${id}` };
     ctx.status = created ? 202 : 200;
     ctx.set('Location', body.status_url);

@@ -15,7 +15,9 @@ const KEEP_ALIVE_MS = 15_000;
 /**
  * `GET /jobs/:id/events`: Server-Sent Events. A `progress` event with the job's progress, one more at
  * each change, then the job's end (`succeeded`, `failed` or `canceled`, its data the job's body),
- * then the stream ends. A job that has already ended gets just its end. When the api shuts down
+ * then the stream ends. A job that has already ended gets just its end. A streaming job's chunks are
+ * `output` events (data: index and chunk), every one from the first (a late subscriber gets them
+ * all, read from the job's output stream), always before its end. When the api shuts down
  * first, the stream gets `event: shutdown` (data: the job's id and progress) and ends, so the client
  * knows to reconnect (to another api) rather than see a cut connection.
  */
@@ -62,7 +64,16 @@ async function pump(
 ): Promise<void> {
   let body: JobBody | undefined = first;
   let progress = body.progress;
+  let nextIndex = 0;
+  // Chunks are read from the job's stream, not taken from notices: a lost notice delays them, no more.
+  const sendOutput = async () => {
+    for (const chunk of await jobs.output(id, nextIndex)) {
+      send(stream, 'output', chunk);
+      nextIndex = chunk.index + 1;
+    }
+  };
   if (!isFinished(body.status)) send(stream, 'progress', { id, progress });
+  if (body.output || !isFinished(body.status)) await sendOutput();
   while (body && !isFinished(body.status)) {
     if (shutdown?.aborted) {
       send(stream, 'shutdown', { id, progress, message: 'The api is shutting down; reconnect to follow the job.' });
@@ -75,17 +86,24 @@ async function pump(
       continue;
     }
     let reread = false;
+    let outputs = false;
     for (const notice of subscription.drain()) {
       if (notice?.type === 'progress' && notice.progress !== progress) {
         progress = notice.progress;
         send(stream, 'progress', { id, progress });
+      } else if (notice?.type === 'output') {
+        outputs ||= notice.index >= nextIndex;
       } else if (notice?.type !== 'progress') {
         reread = true;
       }
     }
-    if (!reread) continue;
+    if (!reread && !outputs) continue;
     try {
+      if (outputs) await sendOutput();
+      if (!reread) continue;
       body = await jobs.read(id);
+      // Every chunk is in Redis before the result that ends the job: the last ones go before the end.
+      if (body && isFinished(body.status)) await sendOutput();
     } catch (error) {
       const failure = toKaliumError(error);
       send(stream, 'error', { error: { code: failure.code, message: failure.message } });

@@ -12,8 +12,13 @@ export interface JobBody {
   result: unknown;
   /** The failure's message once failed, else null. */
   error: string | null;
-  /** Why it failed once failed: `worker_lost` (see worker_losses), else `handler_error`; null otherwise. */
-  error_code: 'worker_lost' | 'handler_error' | null;
+  /**
+   * Why it failed once failed: `worker_lost` (see worker_losses), else `handler_error`; `deadline_exceeded`
+   * for a job canceled at its deadline (SPEC §14); null otherwise.
+   */
+  error_code: 'worker_lost' | 'handler_error' | 'deadline_exceeded' | null;
+  /** A streaming job's chunks so far (SPEC §14); absent for a job that has streamed nothing. */
+  output?: unknown[];
   /** Runs started so far (1 on the first run). */
   attempts: number;
   /** Workers that died while running the job's handler (SPEC §17); these runs do not use up `attempts`. */
@@ -36,6 +41,9 @@ export interface CanceledRecord {
   /** Absent in records written before worker losses were counted. */
   workerLosses?: number;
   bodyHash: string;
+  /** Set when the worker canceled the job at its deadline (SPEC §14), with the message shown as `error`. */
+  code?: 'deadline_exceeded';
+  message?: string;
 }
 
 /** The fields of a BullMQ job that a status needs. */
@@ -143,8 +151,8 @@ function canceledBody(id: string, job: JobFields | undefined, record: CanceledRe
     status: 'canceled',
     progress: toProgress(job?.progress ?? record.progress),
     result: null,
-    error: null,
-    error_code: null,
+    error: record.code ? (record.message ?? null) : null,
+    error_code: record.code ?? null,
     attempts: job?.attemptsStarted ?? record.attempts,
     worker_losses: job?.workerLosses ?? record.workerLosses ?? 0,
     created_at: iso(job?.timestamp ?? record.createdAt),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import type { RequestData } from '../app/request.ts';
 import type { BackgroundRoute } from '../app/routes.ts';
+import { BULLMQ_PRIORITY, type JobPolicy } from './job-policy.ts';
 
 /** What a job carries through Redis, from the api that accepted it to the worker that runs it. */
 export interface JobData {
@@ -14,6 +15,8 @@ export interface JobData {
   nonce?: string;
   /** What job hooks kept at submit (e.g. a webhook target). */
   extra?: Record<string, unknown>;
+  /** Its priority and deadlines (SPEC §14; absent in jobs queued before them: normal, none). */
+  policy?: JobPolicy;
 }
 
 /**
@@ -30,10 +33,11 @@ export function bodyHash(route: string, body: Buffer): string {
 }
 
 /** BullMQ options for one job of `route`: attempts and backoff from the route, expiry from RESULT_TTL. */
-export function jobOptions(route: BackgroundRoute, jobId: string, resultTtlSeconds: number): JobsOptions {
+export function jobOptions(route: BackgroundRoute, jobId: string, resultTtlSeconds: number, policy?: JobPolicy): JobsOptions {
   const keep = { age: resultTtlSeconds, count: FINISHED_JOBS_CAP };
   return {
     jobId,
+    priority: BULLMQ_PRIORITY[policy?.priority ?? 'normal'],
     attempts: route.attempts,
     backoff: { type: route.backoff.type, delay: route.backoff.delayMs },
     removeOnComplete: keep,

@@ -3,7 +3,7 @@ import type { BackgroundRoute } from '../app/routes.ts';
 import type { JobBody } from './job-body.ts';
 
 /** The moments of a job's life that hooks hear about. */
-export type JobEvent = 'started' | 'progress' | 'succeeded' | 'failed' | 'canceled';
+export type JobEvent = 'started' | 'progress' | 'output' | 'succeeded' | 'failed' | 'canceled';
 
 /**
  * Where other parts of kalium (webhooks) plug into jobs. Passed to the api part and to the worker;

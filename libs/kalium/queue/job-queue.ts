@@ -8,12 +8,14 @@ import type { Logger } from '../log/logger.ts';
 import type { AppKeys } from '../redis/keys.ts';
 import { writeCoalescer } from '../redis/write-coalescing.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { readOutput, readOutputField, type OutputChunk } from '../stream/job-output.ts';
 import { onBackend } from './backend-call.ts';
 import { claimCancelAnnouncement, commitCancel } from './cancel-commands.ts';
 import { isFinished, toJobBody, type CanceledRecord, type JobBody } from './job-body.ts';
 import { bodyHash, EVENTS_MAX_LEN, jobOptions, type JobData } from './job-data.ts';
 import { announce, type JobHooks } from './job-hooks.ts';
 import { isJobId, jobIdForKey, newJobId } from './job-ids.ts';
+import type { JobPolicy } from './job-policy.ts';
 import { parseRecord, readJobData, readSnapshot } from './job-reader.ts';
 
 /** What a JobQueue takes from the process's runtime. */
@@ -73,10 +75,10 @@ export class JobQueue {
    * body differs.
    * @throws KaliumError 503 `queue_full`, 503 `backend_unavailable`, 422 `idempotency_key_reused`.
    */
-  async submit(route: BackgroundRoute, request: Request, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+  async submit(route: BackgroundRoute, request: Request, idempotencyKey?: string, policy?: JobPolicy): Promise<{ id: string; created: boolean }> {
     if (idempotencyKey === undefined) {
       const id = newJobId();
-      await this.#add(route, id, { route: route.path, request: request.toData() }, request);
+      await this.#add(route, id, { route: route.path, request: request.toData(), policy }, request);
       return { id, created: true };
     }
     const id = jobIdForKey(this.#app, idempotencyKey);
@@ -87,7 +89,7 @@ export class JobQueue {
     });
     if (existing !== undefined) return this.#repeat(id, existing, hash);
     const nonce = randomUUID();
-    await this.#add(route, id, { route: route.path, request: request.toData(), bodyHash: hash, nonce }, request);
+    await this.#add(route, id, { route: route.path, request: request.toData(), bodyHash: hash, nonce, policy }, request);
     // Another submit with the same key may have added it between our check and our add.
     const stored = await onBackend(() => readJobData(this.queue, this.#redis, id));
     if (stored && stored.nonce !== nonce) return this.#repeat(id, stored.bodyHash ?? '', hash);
@@ -107,7 +109,7 @@ export class JobQueue {
       await this.#admit();
       if (late.aborted) return;
       this.#coalesce(); // under load, the adds of one turn leave in one write
-      await this.queue.add(route.path, data, jobOptions(route, id, this.#resultTtlSeconds));
+      await this.queue.add(route.path, data, jobOptions(route, id, this.#resultTtlSeconds, data.policy));
     });
   }
 
@@ -116,9 +118,18 @@ export class JobQueue {
     if (!isJobId(id)) throw errors.invalidJobId(id);
     // Both reads go out together, in one write: a poll waits for one round trip, not two.
     this.#coalesce();
-    const [snapshot, webhook] = await Promise.all([onBackend(() => readSnapshot(this.queue, this.#redis, this.#keys, id)), this.#webhook(id)]);
+    const [snapshot, webhook, output] = await Promise.all([
+      onBackend(() => readSnapshot(this.queue, this.#redis, this.#keys, id)),
+      this.#webhook(id),
+      onBackend(() => readOutputField(this.#redis, this.#keys, id)),
+    ]);
     const body = toJobBody(snapshot, this.#resultTtlSeconds * 1000);
-    return body && { ...body, webhook };
+    return body && { ...body, ...(output && { output }), webhook };
+  }
+
+  /** A streaming job's output chunks from index `from` on (SPEC §14; the event stream's replay). */
+  async output(id: string, from = 0): Promise<OutputChunk[]> {
+    return onBackend(() => readOutput(this.#redis, this.#keys, id, from));
   }
 
   /**

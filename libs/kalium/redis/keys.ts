@@ -29,6 +29,11 @@ export interface AppKeys {
   jobNotices(jobId: string): string;
   /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
   readonly jobCancels: string;
+  /**
+   * A streaming job's output (SPEC §14): a Redis stream, one entry per chunk, entry id `0-<index + 1>`
+   * (so a reader resumes after the last index it saw), expiring with the job (RESULT_TTL).
+   */
+  jobOutput(jobId: string): string;
   /** The jobs canceled within RESULT_TTL: a sorted set of job ids scored by when (ms), for the counts. */
   readonly canceledJobs: string;
   /** Set (NX) by whichever process announces a job's cancel to the hooks, so it is announced once. */
@@ -76,6 +81,7 @@ export function appKeys(app: string): AppKeys {
     jobCanceled: (jobId) => `${prefix}:canceled:${jobId}`,
     jobNotices: (jobId) => `${prefix}:job-notices:${jobId}`,
     jobCancels: `${prefix}:job-cancels`,
+    jobOutput: (jobId) => `${prefix}:output:${jobId}`,
     canceledJobs: `${prefix}:canceled-jobs`,
     jobCancelAnnounced: (jobId) => `${prefix}:canceled:${jobId}:announced`,
     routeCache: cacheKeys(`${prefix}:cache:route:`),

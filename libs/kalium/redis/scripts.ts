@@ -18,6 +18,7 @@ const SCRIPTS = {
   kaliumRerunCheck: { file: 'job-rerun-check.lua', keys: 3 },
   kaliumPeekNextJobs: { file: 'batch-peek.lua', keys: 1 },
   kaliumJobLockExtend: { file: 'job-lock-extend.lua', keys: 2 },
+  kaliumOutputAppend: { file: 'output-append.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -54,6 +55,7 @@ export type ScriptedRedis = RedisClient & {
   kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Reply<number>;
   kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Reply<[number, number, number, string | null]>;
   kaliumPeekNextJobs(waitKey: string, jobKeyPrefix: string, count: number): Reply<string[]>;
+  kaliumOutputAppend(outputKey: string, index: string, chunk: string, ttl: string, channel: string, notice: string): Reply<number>;
 };
 
 /** Defines every script on the connection, once. */

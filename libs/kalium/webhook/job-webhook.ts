@@ -3,7 +3,7 @@ import { checkWebhookTarget } from './webhook-target.ts';
 import type { WebhookSender } from './webhook-sender.ts';
 
 /** The job events a webhook may ask for (`X-Webhook-Events`). */
-export const JOB_WEBHOOK_EVENTS = ['started', 'progress', 'succeeded', 'failed', 'canceled'] as const;
+export const JOB_WEBHOOK_EVENTS = ['started', 'progress', 'output', 'succeeded', 'failed', 'canceled'] as const;
 export type JobWebhookEvent = (typeof JOB_WEBHOOK_EVENTS)[number];
 
 /** Without `X-Webhook-Events`: the three endings. */
@@ -80,6 +80,13 @@ export async function sendJobEvent(
   payload: { id: string; attempts: number; progress: number; event: JobWebhookEvent } & Record<string, unknown>,
 ): Promise<string | undefined> {
   if (!target.events.includes(event)) return undefined;
-  const occurrence = event === 'started' ? `${payload.attempts}` : event === 'progress' ? `${payload.attempts}:${payload.progress}` : '';
+  const occurrence =
+    event === 'started'
+      ? `${payload.attempts}`
+      : event === 'progress'
+        ? `${payload.attempts}:${payload.progress}`
+        : event === 'output'
+          ? `${payload.attempts}:${String(payload.output_index)}` // one delivery per throttle window (stream/output-webhook.ts)
+          : '';
   return sender.sendJobEvent(payload.id, target, event, payload, occurrence);
 }

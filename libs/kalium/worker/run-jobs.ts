@@ -6,6 +6,9 @@ import { bodyOfRun, startRun, type Claimed, type JobRun, type RunDeps } from './
 import { JobCanceledError } from './running-jobs.ts';
 import type { Precheck, Stored } from './job-records.ts';
 import type { WorkerLease } from './worker-lease.ts';
+import { armDeadline, cancelOverdue } from './job-deadline.ts';
+import { resultOf } from '../stream/run-output.ts';
+import { OutputTooLargeError } from '../stream/job-output.ts';
 
 /**
  * What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says.
@@ -38,7 +41,9 @@ type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
  */
 export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[], deps: RunDeps): Promise<Outcome[]> {
   const runs = claimed.map((one) => startRun(one, route, deps));
+  const disarm = runs.map((run) => armDeadline(run, deps));
   try {
+    await cancelOverdue(runs, deps);
     // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
     // ends, and a lease taken is given back, when none of them is to run.
     const nothingToRun = allAborted(runs.map((run) => run.controller));
@@ -65,6 +70,7 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
     live.forEach((run, i) => (outcomes[runs.indexOf(run)] = results[i]));
     return outcomes as Outcome[];
   } finally {
+    for (const stop of disarm) stop();
     for (const run of runs) run.stop();
   }
 }
@@ -108,7 +114,7 @@ async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLeas
     await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => bodyOfRun(run.claimed.job, { status: 'running' }, run.losses), run.claimed.job.data.extra)));
   }
   for (const run of runs) deps.records.runStarted(run.id, run.claimed.job.attemptsStarted);
-  const work = invoke(route, runs, deps.runtime.context);
+  const work = invoke(route, runs, deps.runtime.context, deps);
   const stop = () => lease?.release();
   work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
   const settled = await settle(work, route.timeoutMs);
@@ -124,10 +130,11 @@ async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLeas
 }
 
 /** Calls the handler: with one request and job, or with arrays for a batch route. */
-function invoke(route: BackgroundRoute, runs: JobRun[], appContext: unknown): Promise<unknown[]> {
+function invoke(route: BackgroundRoute, runs: JobRun[], appContext: unknown, deps: RunDeps): Promise<unknown[]> {
   const context = route.gpu ? appContext : undefined;
   return (async () => {
-    if (!route.batch) return [await (route.fn as BackgroundFn<unknown>)(context, runs[0]!.request, runs[0]!.context)];
+    // An async generator's (any async iterable's) chunks stream as they come (stream/run-output.ts).
+    if (!route.batch) return [await resultOf(await (route.fn as BackgroundFn<unknown>)(context, runs[0]!.request, runs[0]!.context), runs[0]!, route.policy?.maxOutputBytes, deps)];
     const results = await (route.fn as BatchFn<unknown>)(context, runs.map((run) => run.request), runs.map((run) => run.context));
     if (!Array.isArray(results) || results.length !== runs.length) {
       const got = Array.isArray(results) ? `${results.length} results` : typeof results;
@@ -155,7 +162,8 @@ function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps):
   const reason: unknown = run.controller.reason;
   if (reason instanceof JobCanceledError) return { status: 'canceled' };
   if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
-  if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: true, error: settled.error };
+  // Past its output cap a job would pass it again: not retried.
+  if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: !(settled.error instanceof OutputTooLargeError), error: settled.error };
   if (!('values' in settled)) return { status: 'failed', message: 'The job did not finish.', retry: true };
   const result = toStorable(settled.values[index]);
   let json: string;
