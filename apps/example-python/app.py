@@ -83,7 +83,7 @@ def background(context: dict, request: Request, job):
             break
         results.append(context["model"].predict(text))
         job.progress(round(100 * (index + 1) / len(texts)))
-    store.set(job.id, results, ttl=3600)
+    # What it returns is the job's result, which kalium also keeps in the Store under the job's id.
     if request.json.get("webhook"):
         send_webhook(url=request.json["webhook"], json={"id": job.id, "results": results})
     return results
@@ -91,6 +91,7 @@ def background(context: dict, request: Request, job):
 
 @app.handler("/stored", gpu=False)
 def stored(context, request: Request) -> Response:
+    """gpu=False, so it answers while the model is busy: a background job's result, from the Store."""
     value = store.get(request.json["id"])
     return Response(json={"results": value}, status=200 if value is not None else 404)
 

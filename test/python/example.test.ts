@@ -21,14 +21,14 @@ test.after.always(async () => {
 const post = async (path: string, body: unknown) =>
   (await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
 
-test('the model tells reviews it never saw apart', async (t) => {
+test.serial('the model tells reviews it never saw apart', async (t) => {
   t.like(await post('/', { text: 'a truly great film, i loved the acting' }), { label: 'positive' });
   t.like(await post('/', { text: 'boring and far too long, a waste of money' }), { label: 'negative' });
   const { score } = await post('/', { text: 'delightful' });
   t.true(typeof score === 'number' && score > 0.5 && score <= 1);
 });
 
-test('a background batch reports progress, keeps its results in the Store and returns them', async (t) => {
+test.serial('a background batch reports progress, keeps its results in the Store and returns them', async (t) => {
   const { id } = await post('/background', { texts: ['wonderful service', 'rude and slow'] });
   const job = (await (await fetch(`${api.url}/jobs/${String(id)}?wait=20`)).json()) as Record<string, unknown>;
   t.like(job, { status: 'succeeded', progress: 100, result: [{ label: 'positive' }, { label: 'negative' }] });
