@@ -54,6 +54,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queueJobsByPriority = new Gauge({
+    name: 'kalium_queue_jobs_by_priority',
+    help: 'Queued jobs in each queue by X-Priority level (high, normal, low), read at scrape time; every level counts against QUEUE_MAX.',
+    labelNames: ['queue', 'priority'] as const,
+    registers: [this.registry],
+  });
+
   readonly jobDuration = new Histogram({
     name: 'kalium_job_duration_seconds',
     help: 'Time a job ran in the worker, by route and outcome.',

@@ -1,6 +1,8 @@
 import type { Logger } from '../log/logger.ts';
 import type { QueueRegistry } from '../runtime/queue-registry.ts';
 import type { Metrics } from './metrics.ts';
+import type { Queue } from 'bullmq';
+import { BULLMQ_PRIORITY, PRIORITIES } from '../queue/job-policy.ts';
 
 /**
  * The BullMQ states reported; `waiting + prioritized + delayed` is the backlog to autoscale on. The
@@ -31,14 +33,22 @@ export function queueDepthCollector(
             metrics.queueJobs.set({ queue: queue.name, state }, count);
           }
           for (const state of QUEUE_STATES) metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+          await setDepthByPriority(queue, metrics, timeoutMs);
         } catch (error) {
           if (extra) states.push('canceled');
           for (const state of states) metrics.queueJobs.remove({ queue: queue.name, state });
+          for (const priority of PRIORITIES) metrics.queueJobsByPriority.remove({ queue: queue.name, priority });
           logger.warn({ err: error, queue: queue.name }, 'could not read queue depth for /metrics');
         }
       }),
     );
   };
+}
+
+/** `kalium_queue_jobs_by_priority`: a queue's prioritized jobs per SPEC §14 level (see job-policy.ts). */
+async function setDepthByPriority(queue: Queue, metrics: Metrics, timeoutMs: number): Promise<void> {
+  const counts = await withTimeout(queue.getCountsPerPriority(PRIORITIES.map((level) => BULLMQ_PRIORITY[level])), timeoutMs);
+  for (const level of PRIORITIES) metrics.queueJobsByPriority.set({ queue: queue.name, priority: level }, counts[BULLMQ_PRIORITY[level]] ?? 0);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
