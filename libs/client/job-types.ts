@@ -7,7 +7,7 @@ export function isFinished(status: JobStatus): boolean {
 }
 
 /** The events a job's webhook may report. */
-export type JobWebhookEvent = 'started' | 'progress' | 'succeeded' | 'failed' | 'canceled';
+export type JobWebhookEvent = 'started' | 'progress' | 'output' | 'succeeded' | 'failed' | 'canceled';
 
 /** A job's webhook and how its deliveries went. */
 export interface JobWebhook {
@@ -27,6 +27,10 @@ export interface JobBody<R = unknown> {
   progress: number;
   result: R | null;
   error: unknown;
+  /** `worker_lost`, `handler_error` or `deadline_exceeded` once it failed or was canceled at its deadline. */
+  error_code?: string | null;
+  /** A streaming job's chunks so far; absent when it has streamed nothing. */
+  output?: unknown[];
   attempts: number;
   created_at: string | number | null;
   started_at: string | number | null;

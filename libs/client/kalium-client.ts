@@ -1,4 +1,5 @@
 import { KaliumClientError } from './client-error.ts';
+import { streamChunks } from './job-stream.ts';
 import { isFinished, type JobBody, type JobEvent, type JobWebhookEvent, type SubmitResult } from './job-types.ts';
 import { parseRetryAfter, retryDelayMs } from './retry-delay.ts';
 import type { BodyAt, PathOf, ResultAt } from './route-types.ts';
@@ -33,6 +34,13 @@ export interface SubmitOptions extends CallOptions {
   webhook?: string | { url: string; events?: JobWebhookEvent[] };
   /** The same key gives the same job: safe to retry a submit whose answer was lost. */
   idempotencyKey?: string;
+  /**
+   * `Cancel-After`: the job is canceled (`deadline_exceeded`) when it has not finished this long after
+   * it was accepted; a duration (`30s`, `5m`, `1h`) or ms. @defaultValue the route's deadlineMs, if any
+   */
+  deadline?: string | number;
+  /** `X-Priority`: queued jobs run high before normal before low. @defaultValue 'normal' */
+  priority?: 'high' | 'normal' | 'low';
 }
 
 export interface WaitOptions {
@@ -105,6 +113,8 @@ export class KaliumClient<A = unknown> {
   async submit<P extends PathOf<A, 'background'>>(path: P, input?: BodyAt<A, P>, options: SubmitOptions = {}): Promise<SubmitResult> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    if (options.deadline !== undefined) headers['cancel-after'] = typeof options.deadline === 'number' ? `${Math.ceil(options.deadline)}ms` : options.deadline;
+    if (options.priority !== undefined) headers['x-priority'] = options.priority;
     if (options.webhook !== undefined) {
       const webhook = typeof options.webhook === 'string' ? { url: options.webhook } : options.webhook;
       headers['x-webhook-url'] = webhook.url;
@@ -137,9 +147,10 @@ export class KaliumClient<A = unknown> {
   }
 
   /**
-   * The job's events as they happen (`GET /jobs/:id/events`, Server-Sent Events): `progress`, then
-   * `succeeded`, `failed` or `canceled`; the iteration ends with the stream. Breaking out of the loop
-   * closes the connection.
+   * The job's events as they happen (`GET /jobs/:id/events`, Server-Sent Events): `progress`, a
+   * streaming job's `output` chunks (`{ index, chunk }`, every one from the first), then `succeeded`,
+   * `failed` or `canceled`; the iteration ends with the stream. Breaking out of the loop closes the
+   * connection.
    */
   async *events(id: string, options: CallOptions = {}): AsyncGenerator<JobEvent, void, undefined> {
     const controller = new AbortController();
@@ -164,6 +175,14 @@ export class KaliumClient<A = unknown> {
       options.signal?.removeEventListener('abort', abort);
       controller.abort();
     }
+  }
+
+  /**
+   * A streaming job's chunks as they come (every one from the first, however late the call), ending
+   * when the job succeeds; throws `job_failed`, `deadline_exceeded` or `job_canceled` (see job-stream.ts).
+   */
+  stream<T = unknown>(id: string, options: CallOptions = {}): AsyncGenerator<T, void, undefined> {
+    return streamChunks<T>(() => this.events(id, options));
   }
 
   /** Cancels the job (`DELETE /jobs/:id`); resolves to its state. A job that had ended: `job_finished` (409). */

@@ -1,6 +1,7 @@
 // SPEC §14 over real HTTP and real processes: an api and a worker of the stream fixture on a real Redis.
 import test from 'ava';
 import { Redis } from 'ioredis';
+import { KaliumClient, KaliumClientError } from '../../libs/client/index.ts';
 import { startKalium, type KaliumProcess } from '../helpers/kalium-process.ts';
 import { getJob, post, readEvents, submit, until, waitForStatus, type Json } from '../helpers/job-stack.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
@@ -194,4 +195,38 @@ test.serial("route defaults: maxQueueMs cancels a job that waited too long; dead
   // Cancel-After overrides the route's deadlineMs.
   const allowed = await waitForStatus(api.url, await submit(api.url, '/bounded', { ms: 900 }, { 'Cancel-After': '20s' }), ['succeeded']);
   t.deepEqual(allowed.result, { ran: true });
+});
+
+test.serial('client.stream(id) iterates the chunks in order, however late it is called; events(id) carries the outputs', async (t) => {
+  const client = new KaliumClient({ baseUrl: api.url });
+  const { id } = await client.submit('/tokens', { n: 15, delayMs: 20 }, { priority: 'high' });
+  const live: unknown[] = [];
+  for await (const chunk of client.stream(id)) live.push(chunk);
+  t.deepEqual(live, Array.from({ length: 15 }, (_, i) => ({ i, text: `token-${i}` })));
+  const late: unknown[] = [];
+  for await (const chunk of client.stream(id)) late.push(chunk);
+  t.deepEqual(late, live, 'a call after the end replays every chunk');
+  const events: string[] = [];
+  for await (const event of client.events(id)) events.push(event.event);
+  t.deepEqual(events, [...Array(15).fill('output'), 'succeeded']);
+});
+
+test.serial("client.submit's deadline option is Cancel-After: stream throws deadline_exceeded for a job past it", async (t) => {
+  const client = new KaliumClient({ baseUrl: api.url });
+  const { id } = await client.submit('/tokens', { n: 1000, delayMs: 50 }, { deadline: 700 });
+  const seen: unknown[] = [];
+  const error = await t.throwsAsync(
+    async () => {
+      for await (const chunk of client.stream(id)) seen.push(chunk);
+    },
+    { instanceOf: KaliumClientError },
+  );
+  t.is(error?.code, 'deadline_exceeded');
+  t.true(seen.length > 0 && seen.length < 1000, `${seen.length} chunks before the deadline`);
+  const job = await client.get(id);
+  t.is(job.status, 'canceled');
+  t.is(job.error_code, 'deadline_exceeded');
+  t.is(job.output?.length, seen.length, 'the chunks streamed before the deadline are kept');
+  const bad = await t.throwsAsync(client.submit('/tokens', {}, { deadline: 'tomorrow' }), { instanceOf: KaliumClientError });
+  t.is(bad?.status, 400);
 });
