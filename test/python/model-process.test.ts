@@ -140,6 +140,26 @@ test('a job’s abort reaches job.aborted, and job.progress reaches the job', as
   t.deepEqual(parse(await aborting), { aborted: true });
 });
 
+test('a background generator’s chunks arrive as a stream whose return value is the generator’s', async (t) => {
+  const { logger } = capturingLogger();
+  const model = await ModelProcess.start({ python: 'python3', appFile: fixture('streaming_app.py'), logger, callbacks: async () => undefined });
+  t.teardown(() => model.close());
+  await model.init();
+  const job: JobContext = { id: 'j', attempt: 3, signal: new AbortController().signal, progress: async () => {} };
+  const result = await model.call('/summary', ...json({}), job);
+  t.is(result.kind, 'stream');
+  const chunks: unknown[] = [];
+  const iterator = result.stream![Symbol.asyncIterator]();
+  for (let step = await iterator.next(); ; step = await iterator.next()) {
+    if (step.done) {
+      t.deepEqual(parse(step.value as CallResult), { joined: 'ab', attempt: 3 });
+      break;
+    }
+    chunks.push(step.value);
+  }
+  t.deepEqual(chunks, ['a', 'b']);
+});
+
 test('bytes off the protocol on its output stop the model process, which starts again: no call hangs', async (t) => {
   const { model, lines } = await started('garbage.py');
   t.teardown(() => model.close());

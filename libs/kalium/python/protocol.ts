@@ -27,12 +27,16 @@ export interface CallRequest {
   json: boolean;
 }
 
-/** A handler's answer: `kind` says how to read `body` (JSON text, raw bytes, or nothing). */
+/**
+ * A handler's answer: `kind` says how to read `body` (JSON text, raw bytes, or nothing), or that the
+ * handler is a generator whose chunks come through `stream` (its return value is the stream's).
+ */
 export interface CallResult {
   status: number;
   headers: Record<string, string>;
-  kind: 'json' | 'bytes' | 'none';
+  kind: 'json' | 'bytes' | 'none' | 'stream';
   body: Buffer;
+  stream?: AsyncIterable<unknown>;
 }
 
 /**

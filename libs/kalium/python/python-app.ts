@@ -67,16 +67,28 @@ async function call(model: ModelProcess, route: PythonRoute, request: Request, j
 }
 
 function asResponse(result: CallResult): Response {
+  if (result.kind === 'stream') throw new TypeError('a handler route cannot stream: make it an @app.background route');
   if (result.kind === 'none') return new Response({ status: result.status, headers: result.headers });
   const headers = result.kind === 'json' && !hasContentType(result.headers) ? { 'content-type': 'application/json; charset=utf-8', ...result.headers } : result.headers;
   return new Response({ status: result.status, headers, body: result.body });
 }
 
-/** A background function's return value as the job's result (bytes as text, or base64 when not UTF-8). */
+/**
+ * A background function's return value as the job's result (bytes as text, or base64 when not UTF-8).
+ * A generator's chunks are handed to kalium's streaming (SPEC §14) as an async iterable whose return
+ * value is the generator's.
+ */
 function asResult(result: CallResult): unknown {
+  if (result.kind === 'stream') return streamed(result.stream as AsyncIterable<unknown, CallResult | undefined>);
   if (result.kind === 'none') return undefined;
   if (result.kind === 'json') return JSON.parse(result.body.toString('utf8'));
   return isUtf8(result.body) ? result.body.toString('utf8') : result.body.toString('base64');
+}
+
+// yield* hands return() (a cancel, the output cap) on to the chunk stream, which closes the generator in Python.
+async function* streamed(chunks: AsyncIterable<unknown, CallResult | undefined>): AsyncGenerator<unknown, unknown> {
+  const returned = yield* chunks;
+  return returned === undefined ? undefined : asResult(returned);
 }
 
 function hasContentType(headers: Record<string, string>): boolean {

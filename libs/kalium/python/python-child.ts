@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { JobContext } from '../app/routes.ts';
 import type { Logger } from '../log/logger.ts';
+import { ChunkStream } from './chunk-stream.ts';
 import { encodeFrame, FrameDecoder, PROTOCOL_VERSION, ProtocolError, type Frame, type FrameHeader } from './frames.ts';
 import { isHello, ModelProcessGone, PythonError, type CallRequest, type CallResult, type Hello } from './protocol.ts';
 
@@ -29,6 +30,8 @@ interface PendingCall {
   reject: (error: Error) => void;
   job: JobContext | undefined;
   done: () => void;
+  /** Once the handler turned out to be a generator: its chunks, then its end. */
+  stream?: ChunkStream<CallResult>;
 }
 
 const PYTHON_LEVELS: Array<[number, 'debug' | 'info' | 'warn' | 'error' | 'fatal']> = [
@@ -167,12 +170,18 @@ export class PythonChild {
       case 'init_failed':
         if (!this.#init) throw new ProtocolError('init_failed before init was asked for');
         return this.#init.reject(PythonError.from('init_failed', header));
-      case 'result':
-        return this.#settle(header, (call) =>
-          call.resolve({ status: Number(header.status), headers: (header.headers ?? {}) as Record<string, string>, kind: header.kind as CallResult['kind'], body }),
-        );
-      case 'error':
-        return this.#settle(header, (call) => call.reject(PythonError.from(String(header.code ?? 'handler_error'), header)));
+      case 'result': {
+        const result: CallResult = { status: Number(header.status), headers: (header.headers ?? {}) as Record<string, string>, kind: header.kind as CallResult['kind'], body };
+        return this.#settle(header, (call) => (call.stream ? call.stream.finish(result) : call.resolve(result)));
+      }
+      case 'error': {
+        const error = PythonError.from(String(header.code ?? 'handler_error'), header);
+        return this.#settle(header, (call) => (call.stream ? call.stream.fail(error) : call.reject(error)));
+      }
+      case 'stream':
+        return this.#startStream(header);
+      case 'chunk':
+        return this.#chunk(header, body);
       case 'rpc':
         return void this.#answer(header);
       case 'log':
@@ -180,6 +189,26 @@ export class PythonChild {
       default:
         throw new ProtocolError(`unknown message type ${JSON.stringify(header.t)}`);
     }
+  }
+
+  #startStream(header: FrameHeader): void {
+    const id = Number(header.id);
+    const call = this.#calls.get(id);
+    if (!call || call.stream) throw new ProtocolError(`a stream for call ${String(header.id)}, which is not in flight or streams already`);
+    call.stream = new ChunkStream<CallResult>(() => this.#sendQuietly({ t: 'close', id }));
+    call.resolve({ status: 200, headers: {}, kind: 'stream', body: Buffer.alloc(0), stream: call.stream });
+  }
+
+  #chunk(header: FrameHeader, body: Buffer): void {
+    const stream = this.#calls.get(Number(header.id))?.stream;
+    if (!stream) throw new ProtocolError(`a chunk for call ${String(header.id)}, which is not streaming`);
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ProtocolError(`a chunk of call ${String(header.id)} is not JSON`);
+    }
+    stream.push(chunk);
   }
 
   #settle(header: FrameHeader, settle: (call: PendingCall) => void): void {
@@ -232,7 +261,8 @@ export class PythonChild {
     this.#init?.reject(gone);
     for (const call of this.#calls.values()) {
       call.done();
-      call.reject(gone);
+      if (call.stream) call.stream.fail(gone);
+      else call.reject(gone);
     }
     this.#calls.clear();
     this.#endExited(how);

@@ -50,11 +50,12 @@ class Potassium:
         options = _options(timeoutMs=timeout_ms, maxWaitMs=max_wait_ms, cache=_camel(cache))
         return self._register("handler", route, gpu, options)
 
-    def background(self, route="/", gpu=True, timeout_ms=None, attempts=None, backoff=None):
+    def background(self, route="/", gpu=True, timeout_ms=None, attempts=None, backoff=None, max_output_bytes=None):
         """A POST route whose requests become durable jobs, answered 202 with a job id at once. The
         function's return value, if any, is the job's result; a third `job` argument gives
-        `job.progress(n)` and `job.aborted`."""
-        options = _options(timeoutMs=timeout_ms, attempts=attempts, backoff=_camel(backoff))
+        `job.progress(n)` and `job.aborted`. A generator streams: each value it yields is an output
+        chunk of the job (up to `max_output_bytes` of JSON), its return value (or the chunks) the result."""
+        options = _options(timeoutMs=timeout_ms, attempts=attempts, backoff=_camel(backoff), maxOutputBytes=max_output_bytes)
         return self._register("background", route, gpu, options)
 
     def _register(self, kind, route, gpu, options):

@@ -58,8 +58,8 @@ class Job:
 
 
 class NotSerializable(Exception):
-    def __init__(self, type_name):
-        super().__init__("the handler returned a %s, which is not JSON-serialisable" % type_name)
+    def __init__(self, type_name, verb="returned"):
+        super().__init__("the handler %s a %s, which is not JSON-serialisable" % (verb, type_name))
         self.type_name = type_name
 
 

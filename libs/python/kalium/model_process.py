@@ -6,7 +6,9 @@ order (the GPU lease already serialises them, and a CUDA context stays on the th
 gpu=False calls run concurrently on a thread pool, as in potassium. Replies carry the call's id, so
 calls finish in any order.
 """
+import contextlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ import traceback
 from . import app as app_module
 from . import channel as channel_module
 from . import frames
-from .messages import Job, NotSerializable, Request, encode_result
+from .messages import Job, NotSerializable, Request, encode_result, to_json_bytes
 
 EXIT_PROTOCOL_ERROR = 70
 EXIT_LOAD_FAILED = 71
@@ -92,6 +94,7 @@ class Server:
         self.app = app
         self.channel = channel
         self.jobs = {}
+        self.closing = {}
         self.gpu_calls = queue.SimpleQueue()
         self.pool = ThreadPool(32)
         threading.Thread(target=self._gpu_loop, name="kalium-gpu", daemon=True).start()
@@ -131,7 +134,13 @@ class Server:
                     json=parsed, body=body, headers=meta.get("headers") or {}, query=meta.get("query") or {},
                     path=header["path"], method=meta.get("method", "POST"), id=meta.get("id", ""),
                 )
-                fields, out = encode_result(self.app._invoke(header["path"], request, job))
+                value = self.app._invoke(header["path"], request, job)
+                if inspect.isgenerator(value):
+                    if endpoint.kind != "background":
+                        value.close()
+                        raise TypeError("a handler route cannot stream (it returned a generator): make it an @app.background route")
+                    value = self._stream(call_id, value)
+                fields, out = encode_result(value)
                 self.channel.send(dict(fields, t="result", id=call_id), out)
             except NotSerializable as error:
                 self.channel.send({"t": "error", "id": call_id, "code": "not_serializable", "type": error.type_name, "message": str(error)})
@@ -139,8 +148,32 @@ class Server:
                 self.channel.send(dict(describe(error), t="error", id=call_id, code="handler_error"))
             finally:
                 self.jobs.pop(call_id, None)
+                self.closing.pop(call_id, None)
 
         (self.gpu_calls.put if endpoint.gpu else self.pool.submit)(run)
+
+    def _stream(self, call_id, generator):
+        """Sends each value the generator yields as a chunk, as it comes (SPEC §14), and returns what it
+        returns. kalium's `close` (a cancel, the output cap) closes it at its next yield."""
+        closing = self.closing.setdefault(call_id, threading.Event())
+        self.channel.send({"t": "stream", "id": call_id})
+        with contextlib.closing(generator):
+            while not closing.is_set():
+                try:
+                    chunk = next(generator)
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    body = to_json_bytes(chunk)
+                except NotSerializable as error:
+                    raise NotSerializable(error.type_name, "yielded")
+                self.channel.send({"t": "chunk", "id": call_id}, body)
+        return None
+
+    def close(self, header):
+        closing = self.closing.get(header.get("id"))
+        if closing is not None:  # else the generator ended first: nothing left to close
+            closing.set()
 
     def abort(self, header):
         job = self.jobs.get(header.get("id"))
@@ -160,7 +193,13 @@ def describe(error):
 
 
 def serve(reader, channel, server):
-    handlers = {"init": lambda h, b: server.init(), "call": server.call, "abort": lambda h, b: server.abort(h), "reply": lambda h, b: channel.answered(h)}
+    handlers = {
+        "init": lambda h, b: server.init(),
+        "call": server.call,
+        "abort": lambda h, b: server.abort(h),
+        "close": lambda h, b: server.close(h),
+        "reply": lambda h, b: channel.answered(h),
+    }
     while True:
         frame = frames.read_frame(reader)
         if frame is None:
