@@ -11,11 +11,13 @@ from kalium import frames
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.abspath(os.path.join(HERE, "..", "..", "..", "libs", "python"))
-APP = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "python", "potassium_app.py"))
+FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "python"))
 BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from kalium.model_process import run; run(sys.argv[2])"
 
 
 class ModelProcessTest(unittest.TestCase):
+    APP = os.path.join(FIXTURES, "potassium_app.py")
+
     def setUp(self):
         to_child_r, self.to_child = os.pipe()
         self.from_child, from_child_w = os.pipe()
@@ -27,7 +29,7 @@ class ModelProcessTest(unittest.TestCase):
             os.dup2(write_end, 4)
 
         self.child = subprocess.Popen(
-            [sys.executable, "-c", BOOTSTRAP, PACKAGE, APP], preexec_fn=fds, pass_fds=(3, 4),  # kept open past preexec_fn, which fills them
+            [sys.executable, "-c", BOOTSTRAP, PACKAGE, self.APP], preexec_fn=fds, pass_fds=(3, 4),  # kept open past preexec_fn, which fills them
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         os.close(to_child_r)
@@ -98,6 +100,39 @@ class ModelProcessTest(unittest.TestCase):
         self.send({"t": "no-such-message"})
         self.assertEqual(self.child.wait(10), 70)
         self.child = _Exited()
+
+
+class StreamingTest(ModelProcessTest):
+    APP = os.path.join(FIXTURES, "streaming_app.py")
+
+    def started(self):
+        self.next_frame()
+        self.send({"t": "init"})
+        self.assertEqual(self.next_frame()[0]["t"], "ready")
+
+    def test_a_generator_sends_stream_then_one_chunk_per_yield_then_its_return_value(self):
+        self.started()
+        self.send({"t": "call", "id": 4, "path": "/summary", "request": {"json": True}, "job": {"id": "j", "attempt": 2}}, b"{}")
+        frames_seen = [self.next_frame() for _ in range(4)]
+        self.assertEqual([(h["t"], h["id"]) for h, _ in frames_seen], [("stream", 4), ("chunk", 4), ("chunk", 4), ("result", 4)])
+        self.assertEqual([json.loads(body) for _, body in frames_seen[1:]], ["a", "b", {"joined": "ab", "attempt": 2}])
+
+    def test_close_ends_an_endless_generator_at_its_next_yield(self):
+        self.started()
+        self.send({"t": "call", "id": 5, "path": "/endless", "request": {"json": True}, "job": {"id": "j"}}, b"{}")
+        self.assertEqual(self.next_frame()[0]["t"], "stream")
+        self.assertEqual(self.next_frame()[0]["t"], "chunk")
+        self.send({"t": "close", "id": 5})
+        while True:
+            header, _ = self.next_frame()
+            if header["t"] != "chunk":
+                break
+        self.assertEqual((header["t"], header["kind"]), ("result", "none"))
+
+    # The base class's tests are for its own app.
+    test_handshake_init_and_calls_answered_in_the_order_they_finish = None
+    test_a_store_callback_blocks_the_handler_until_the_answer_comes = None
+    test_large_binary_bodies_come_back_unchanged = None
 
 
 class _Exited:
