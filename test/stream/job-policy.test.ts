@@ -3,6 +3,7 @@ import test from 'ava';
 import { Kalium } from 'kalium';
 import { jobPolicy, parseCancelAfter } from '../../libs/kalium/queue/job-policy.ts';
 import { KaliumError } from '../../libs/kalium/errors/kalium-error.ts';
+import { openApiDocument } from '../../libs/kalium/http/openapi-document.ts';
 
 test('Cancel-After takes a positive whole number of ms, s, m or h, up to a day', (t) => {
   t.is(parseCancelAfter('30s'), 30_000);
@@ -53,4 +54,17 @@ test('route options maxQueueMs, deadlineMs and maxOutputBytes must be positive i
   for (const option of ['maxQueueMs', 'deadlineMs', 'maxOutputBytes']) {
     t.throws(() => app.background(`/bad-${option}`, { gpu: false, [option]: 0 }, async () => null), { message: new RegExp(option) });
   }
+});
+
+test("the OpenAPI document names Cancel-After and X-Priority on background routes, with the route's defaults", (t) => {
+  const app = new Kalium('policyfixture3');
+  app.background('/bounded', { gpu: false, maxQueueMs: 400, deadlineMs: 600 }, async () => null);
+  const document = openApiDocument(app.routes, { title: 'policyfixture3', bearer: false });
+  const parameters = (document as { paths: Record<string, { post: { parameters: unknown } }> }).paths['/bounded']!.post.parameters as Array<{ name: string; schema: Record<string, unknown>; description: string }>;
+  const cancelAfter = parameters.find((p) => p.name === 'Cancel-After');
+  t.truthy(cancelAfter);
+  t.regex(cancelAfter!.description, /deadline_exceeded/);
+  t.regex(cancelAfter!.description, /600 ms/);
+  t.regex(cancelAfter!.description, /400 ms/);
+  t.deepEqual(parameters.find((p) => p.name === 'X-Priority')?.schema.enum, ['high', 'normal', 'low']);
 });

@@ -83,6 +83,7 @@ function backgroundOperation(route: BackgroundRoute, settings: OpenApiSettings):
     parameters: [
       { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: 'The same key gives the same job.' },
       { name: 'X-Webhook-Url', in: 'header', required: false, schema: { type: 'string', format: 'uri' }, description: 'Where the job’s events are delivered, signed.' },
+      ...policyHeaders(route),
     ],
     requestBody: requestBody(route),
     responses: {
@@ -93,6 +94,28 @@ function backgroundOperation(route: BackgroundRoute, settings: OpenApiSettings):
       ...authErrors(settings),
     },
   };
+}
+
+/** SPEC §14's headers of a background request; a bad value is a 400 `invalid_header` naming it. */
+function policyHeaders(route: Route): Json[] {
+  const policy = route.kind === 'background' ? route.policy : undefined;
+  const defaults = [policy?.deadlineMs && `default: the route’s deadlineMs, ${policy.deadlineMs} ms`, policy?.maxQueueMs && `the route cancels a job queued over ${policy.maxQueueMs} ms`].filter(Boolean);
+  return [
+    {
+      name: 'Cancel-After',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', examples: ['30s', '5m', '1h'] },
+      description: `A job not finished this long after it was accepted ends \`canceled\` with error_code \`deadline_exceeded\` (at most 24h)${defaults.length > 0 ? `; ${defaults.join('; ')}` : ''}. Bad values: 400 \`invalid_header\`.`,
+    },
+    {
+      name: 'X-Priority',
+      in: 'header',
+      required: false,
+      schema: { enum: ['high', 'normal', 'low'], default: 'normal' },
+      description: 'Queued jobs run high before normal before low, first in first out within a level. Bad values: 400 `invalid_header`.',
+    },
+  ];
 }
 
 function requestBody(route: Route): Json {
@@ -143,7 +166,7 @@ function jobPaths(settings: OpenApiSettings): Record<string, Json> {
     '/jobs/{id}/events': {
       get: {
         operationId: 'jobEvents',
-        summary: 'A job’s events (Server-Sent Events): progress, then succeeded, failed or canceled',
+        summary: 'A job’s events (Server-Sent Events): progress, a streaming job’s output chunks ({index, chunk}, all from the first), then succeeded, failed or canceled',
         tags: ['jobs'],
         parameters: [id],
         responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...notFound },
@@ -190,6 +213,8 @@ const COMPONENT_SCHEMAS: Json = {
       progress: { type: 'number', minimum: 0, maximum: 100 },
       result: { description: 'What the background handler returned (see the route’s x-kalium-result).' },
       error: { type: ['object', 'null'] },
+      error_code: { enum: ['worker_lost', 'handler_error', 'deadline_exceeded', null], description: '`deadline_exceeded`: canceled at its Cancel-After or route deadline.' },
+      output: { type: 'array', description: 'A streaming (async generator) job’s chunks so far; absent when it has streamed nothing.' },
       attempts: { type: 'integer' },
       created_at: { type: ['string', 'null'] },
       started_at: { type: ['string', 'null'] },
