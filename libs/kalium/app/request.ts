@@ -19,6 +19,16 @@ export interface RequestData {
 }
 
 /**
+ * Where a Request's headers and query come from when they are built on first read: most handlers
+ * read neither, and building them (and a closure per request for each) was a good part of a small
+ * route's CPU.
+ */
+export interface RequestSource {
+  headers(): Record<string, string>;
+  query(): Record<string, string | string[]>;
+}
+
+/**
  * What a handler receives. `json` is the parsed body (undefined when there is none or it is not JSON),
  * or on a route with an `input` schema the schema's output, typed `J`; `body` is always the raw bytes.
  * `signal` aborts when the handler's `timeoutMs` passes.
@@ -29,23 +39,41 @@ export class Request<J = any> {
   readonly id: string;
   readonly path: string;
   readonly method: string;
-  /** Lower-case header names. */
-  readonly headers: Record<string, string>;
-  readonly query: Record<string, string | string[]>;
   readonly json: J;
   readonly body: Buffer;
+  #headers: Record<string, string> | undefined;
+  #query: Record<string, string | string[]> | undefined;
+  #source: RequestSource | undefined;
   #signal: AbortSignal | { readonly signal: AbortSignal } | undefined;
 
-  /** `signal` may be an AbortSignal or anything holding one (read only when the handler asks for it). */
-  constructor(init: Omit<RequestData, 'body'> & { body: Buffer; signal?: AbortSignal | { readonly signal: AbortSignal } }) {
+  /**
+   * `signal` may be an AbortSignal or anything holding one (read only when the handler asks for it).
+   * Either `headers` and `query` or a `source` that builds them when first read.
+   */
+  constructor(
+    init: Omit<RequestData, 'body' | 'headers' | 'query'> & {
+      body: Buffer;
+      signal?: AbortSignal | { readonly signal: AbortSignal };
+    } & ({ headers: Record<string, string>; query: Record<string, string | string[]>; source?: undefined } | { source: RequestSource; headers?: undefined; query?: undefined }),
+  ) {
     this.id = init.id;
     this.path = init.path;
     this.method = init.method;
-    this.headers = init.headers;
-    this.query = init.query;
+    this.#headers = init.headers;
+    this.#query = init.query;
+    this.#source = init.source;
     this.json = init.json as J;
     this.body = init.body;
     this.#signal = init.signal;
+  }
+
+  /** Lower-case header names; a repeated header's values joined with `, `. */
+  get headers(): Record<string, string> {
+    return (this.#headers ??= this.#source!.headers());
+  }
+
+  get query(): Record<string, string | string[]> {
+    return (this.#query ??= this.#source!.query());
   }
 
   get signal(): AbortSignal {
@@ -56,8 +84,8 @@ export class Request<J = any> {
 
   /** The same request with `json` replaced (by an input schema's output); body, signal and all else shared. */
   withJson<T>(json: T): Request<T> {
-    const { id, path, method, headers, query, body } = this;
-    return new Request<T>({ id, path, method, headers, query, json, body, signal: this.#signal });
+    const { id, path, method, body } = this;
+    return new Request<T>({ id, path, method, headers: this.headers, query: this.query, json, body, signal: this.#signal });
   }
 
   toData(): RequestData {

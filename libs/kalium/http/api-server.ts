@@ -107,12 +107,18 @@ class Drain {
   track(res: ServerResponse<IncomingMessage>): void {
     this.#responses.add(res);
     if (this.#draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      this.#responses.delete(res);
-      // The socket goes idle just after its response closes; close it then rather than keep it alive.
-      if (this.#draining) setImmediate(() => this.server?.closeIdleConnections());
-    });
+    res.once('close', this.#closed);
   }
+
+  // One listener for every response (`this` is the response), not a closure made per request.
+  readonly #closed = (() => {
+    const drain = this;
+    return function closed(this: ServerResponse<IncomingMessage>) {
+      drain.#responses.delete(this);
+      // The socket goes idle just after its response closes; close it then rather than keep it alive.
+      if (drain.#draining) setImmediate(() => drain.server?.closeIdleConnections());
+    };
+  })();
 
   /** Stops accepting; resolves once every connection has closed. */
   start(): Promise<void> {

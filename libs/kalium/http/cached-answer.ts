@@ -82,7 +82,8 @@ async function computeAnswer(invoke: Invoke, request: Request, controller: Abort
  */
 async function computeInBackground(invoke: Invoke, original: Request): Promise<Computed<Answer>> {
   const controller = new AbortController();
-  const request = new Request({ ...original, signal: controller.signal });
+  const { id, path, method, headers, query, json, body } = original;
+  const request = new Request({ id, path, method, headers, query, json, body, signal: controller.signal });
   const computed = await computeAnswer(invoke, request, controller);
   const { response, done } = computed.result;
   if (isStreamBody(response.body)) {

@@ -1,6 +1,8 @@
 import type { Context, Next } from 'koa';
 import { KaliumError } from '../errors/kalium-error.ts';
 import type { Logger } from '../log/logger.ts';
+import { checkHostHeader } from './host-header.ts';
+import { takeRequestId } from './request-id.ts';
 
 /** The body of every error kalium answers with. */
 export interface ErrorBody {
@@ -8,36 +10,47 @@ export interface ErrorBody {
 }
 
 /**
- * Maps anything thrown below it to SPEC's JSON error shape. Messages of errors not meant for the client
- * (unexposed, or not a KaliumError) are replaced and logged; stacks are shown only on a 5xx in development.
+ * The api's outermost middleware: the request id first (every answer carries it, errors included),
+ * the Host rules, then the rest of the chain, with anything thrown below mapped to SPEC's JSON error
+ * shape. One middleware, not three: each layer of Koa's chain is a promise and a closure per request.
  */
-export function errorHandler(logger: Logger, development: boolean) {
-  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+export function edgeMiddleware(logger: Logger, development: boolean) {
+  return async function edge(ctx: Context, next: Next): Promise<void> {
+    takeRequestId(ctx);
     try {
+      checkHostHeader(ctx);
       await next();
     } catch (thrown) {
-      const error = toKaliumError(thrown);
-      if (!error.expose) {
-        logger.error({ err: error.cause ?? thrown, requestId: ctx.state.requestId, path: ctx.path }, error.message);
-      } else if (error.status >= 500) {
-        // Expected conditions (initializing, backend_unavailable, queue_full): a line, not a stack.
-        logger.warn({ code: error.code, requestId: ctx.state.requestId, path: ctx.path }, error.message);
-      }
-      ctx.status = error.status;
-      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-      const body: ErrorBody = {
-        error: {
-          ...(error.expose ? error.details : undefined),
-          code: error.code,
-          message: error.expose ? error.message : messageFor(error),
-          request_id: String(ctx.state.requestId ?? ''),
-        },
-      };
-      // A 4xx is the caller's mistake and the message says it all; a stack there only shows kalium's insides.
-      if (development && error.status >= 500) body.error.stack = String((error.cause as Error | undefined)?.stack ?? error.stack);
-      ctx.body = body;
+      answerError(ctx, thrown, logger, development);
     }
   };
+}
+
+/**
+ * Answers a thrown error in SPEC's JSON shape. Messages of errors not meant for the client (unexposed,
+ * or not a KaliumError) are replaced and logged; stacks are shown only on a 5xx in development.
+ */
+export function answerError(ctx: Context, thrown: unknown, logger: Logger, development: boolean): void {
+  const error = toKaliumError(thrown);
+  if (!error.expose) {
+    logger.error({ err: error.cause ?? thrown, requestId: ctx.state.requestId, path: ctx.path }, error.message);
+  } else if (error.status >= 500) {
+    // Expected conditions (initializing, backend_unavailable, queue_full): a line, not a stack.
+    logger.warn({ code: error.code, requestId: ctx.state.requestId, path: ctx.path }, error.message);
+  }
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  const body: ErrorBody = {
+    error: {
+      ...(error.expose ? error.details : undefined),
+      code: error.code,
+      message: error.expose ? error.message : messageFor(error),
+      request_id: String(ctx.state.requestId ?? ''),
+    },
+  };
+  // A 4xx is the caller's mistake and the message says it all; a stack there only shows kalium's insides.
+  if (development && error.status >= 500) body.error.stack = String((error.cause as Error | undefined)?.stack ?? error.stack);
+  ctx.body = body;
 }
 
 function messageFor(error: KaliumError): string {

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { KaliumError } from '../errors/kalium-error.ts';
 
 /**
@@ -7,7 +7,7 @@ import { KaliumError } from '../errors/kalium-error.ts';
  * api-server.ts so this answers in kalium's shape). Two Hosts are how request smuggling through a
  * proxy that reads the other one begins.
  */
-export async function hostHeader(ctx: Context, next: Next): Promise<void> {
+export function checkHostHeader(ctx: Context): void {
   const raw = ctx.req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
@@ -16,5 +16,4 @@ export async function hostHeader(ctx: Context, next: Next): Promise<void> {
   }
   if (hosts > 1) throw new KaliumError('bad_request', 400, 'The request has more than one Host header.');
   if (hosts === 0 && ctx.req.httpVersion === '1.1') throw new KaliumError('bad_request', 400, 'An HTTP/1.1 request needs a Host header.');
-  await next();
 }

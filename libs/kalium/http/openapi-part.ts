@@ -44,12 +44,14 @@ export function openApiPart(runtime: Runtime): ApiPart {
         ctx.type = 'text/html; charset=utf-8';
         ctx.body = docsPage(runtime.app.name);
       });
-      router.get('/docs/init.js', (ctx) => {
-        ctx.type = 'text/javascript; charset=utf-8';
-        ctx.body = DOCS_INIT_SCRIPT;
-      });
+      // One route for the page's files: every route is a regular expression the router tries on every request.
       router.get('/docs/:file', async (ctx: Context) => {
         const name = String(ctx.params.file);
+        if (name === 'init.js') {
+          ctx.type = 'text/javascript; charset=utf-8';
+          ctx.body = DOCS_INIT_SCRIPT;
+          return;
+        }
         const type = ASSETS[name];
         if (type === undefined) throw errors.notFound(ctx.path);
         let bytes = assets.get(name);

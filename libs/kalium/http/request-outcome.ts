@@ -28,10 +28,19 @@ export type OutcomeReporter = (ctx: Context, outcome: RequestOutcome) => void;
  * and one try/finally per request, however many things watch.
  */
 export function observeRequests(reporters: OutcomeReporter[]): (ctx: Context, next: Next) => Promise<void> {
-  return function observe(ctx, next) {
-    return observeRequest(ctx, next, (outcome) => {
+  // No closure per request: the reporters are called from here with the context.
+  return async function observe(ctx, next) {
+    const started = performance.now();
+    let status: number | undefined;
+    try {
+      await next();
+    } catch (error) {
+      status = toKaliumError(error).status;
+      throw error;
+    } finally {
+      const outcome: RequestOutcome = { route: routeLabel(ctx), method: ctx.method, status: status ?? ctx.status, durationMs: performance.now() - started };
       for (const report of reporters) report(ctx, outcome);
-    });
+    }
   };
 }
 
@@ -41,7 +50,7 @@ export function observeRequests(reporters: OutcomeReporter[]): (ctx: Context, ne
  * same way the error handler will.
  */
 export async function observeRequest(ctx: Context, next: Next, report: (outcome: RequestOutcome) => void): Promise<void> {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   let status: number | undefined;
   try {
     await next();
@@ -53,7 +62,7 @@ export async function observeRequest(ctx: Context, next: Next, report: (outcome:
       route: routeLabel(ctx),
       method: ctx.method,
       status: status ?? ctx.status,
-      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      durationMs: performance.now() - started,
     });
   }
 }

@@ -3,10 +3,8 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { errors } from '../errors/kalium-error.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { errorHandler } from './error-handler.ts';
+import { edgeMiddleware } from './error-handler.ts';
 import { handlerRoute } from './handler-route.ts';
-import { hostHeader } from './host-header.ts';
-import { requestId } from './request-id.ts';
 import { systemRoutes } from './system-routes.ts';
 
 /** What a part of kalium (jobs, metrics, admin, …) adds to the api. */
@@ -18,7 +16,7 @@ export interface ApiPart {
 }
 
 /**
- * Builds the api's Koa app. Middleware order: request id → error mapping → parts' middleware →
+ * Builds the api's Koa app. Middleware order: the edge (request id, Host rules, error mapping) → parts' middleware →
  * unmatched-route mapping (404/405 as JSON) → one router holding the system, parts' and app's routes.
  * One router, not one per part: each router is a middleware that matches every request's path against
  * its routes, and the http bench felt every extra one.
@@ -31,23 +29,42 @@ export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
     if (CLIENT_GONE.has(error.code ?? '')) runtime.logger.info({ code: error.code }, 'client went away mid-response');
     else runtime.logger.error({ err: error }, 'response failed after it started');
   });
-  koa.use(requestId);
-  koa.use(errorHandler(runtime.logger, runtime.config.nodeEnv === 'development'));
-  koa.use(hostHeader);
+  koa.use(edgeMiddleware(runtime.logger, runtime.config.nodeEnv === 'development'));
   for (const part of parts) for (const middleware of part.middleware ?? []) koa.use(middleware);
   koa.use(unmatched);
 
   const router = new Router();
   systemRoutes(router, runtime);
   for (const part of parts) part.routes?.(router);
+  const direct = new Map<string, Middleware>();
   for (const route of runtime.app.routes) {
     if (route.kind === 'handler') {
-      for (const method of route.methods) router.register(route.path, [method], handlerRoute(route, runtime));
+      const answer = handlerRoute(route, runtime);
+      for (const method of route.methods) {
+        router.register(route.path, [method], answer);
+        direct.set(`${method} ${route.path}`, answer);
+      }
     }
   }
+  koa.use(directRoutes(direct));
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return koa;
+}
+
+/**
+ * An app's handler paths are static (no parameters), so a request for one is answered from a Map
+ * without the router, which tries each of its routes' regular expressions on every request. Anything
+ * else (HEAD, a wrong method, kalium's own routes) goes on to the router, which also holds these
+ * routes for its 405s. The route label is the path, as the router would have set it.
+ */
+function directRoutes(routes: ReadonlyMap<string, Middleware>): Middleware {
+  return function direct(ctx, next) {
+    const answer = routes.get(`${ctx.method} ${ctx.path}`);
+    if (answer === undefined) return next();
+    (ctx as { _matchedRoute?: string })._matchedRoute = ctx.path;
+    return answer(ctx, next);
+  };
 }
 
 const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);

@@ -13,9 +13,10 @@ export function isStreamBody(body: unknown): body is AsyncIterable<Uint8Array | 
  */
 export function writeResponse(ctx: Context, response: Response, onStreamEnd?: () => void): void {
   ctx.status = response.status;
-  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+  for (const name in response.headers) ctx.set(name, response.headers[name]!);
   if (response.json !== undefined) {
-    ctx.type = 'application/json';
+    // Set on Node's response, not through ctx.type (a mime-type lookup per request); Koa keeps a type already set.
+    if (!ctx.res.hasHeader('content-type')) ctx.res.setHeader('Content-Type', 'application/json; charset=utf-8');
     ctx.body = encodeJson(response.json);
   } else if (isStreamBody(response.body)) {
     const stream = Readable.from(response.body, { objectMode: false });
