@@ -230,3 +230,18 @@ test.serial("client.submit's deadline option is Cancel-After: stream throws dead
   const bad = await t.throwsAsync(client.submit('/tokens', {}, { deadline: 'tomorrow' }), { instanceOf: KaliumClientError });
   t.is(bad?.status, 400);
 });
+
+// Last in the file: it leaves a thousand jobs for the worker.
+test.serial('a high job submitted behind 1,000 normal ones is the next to start', async (t) => {
+  const before = (await waitForStatus(api.url, await submit(api.url, '/hold', { ms: 0 }), ['succeeded'])).result.order as number;
+  // Holds the worker until every submit is in (canceled then: its handler returns on the signal).
+  const busy = await submit(api.url, '/hold', { ms: 120_000 });
+  await waitForStatus(api.url, busy, ['running']);
+  for (let i = 0; i < 1000; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => submit(api.url, '/hold', { ms: 0, tag: `normal-${i + j}` })));
+  }
+  const high = await submit(api.url, '/hold', { ms: 0, tag: 'high' }, { 'X-Priority': 'high' });
+  t.is((await fetch(`${api.url}/jobs/${busy}`, { method: 'DELETE' })).status, 200);
+  const highDone = await waitForStatus(api.url, high, ['succeeded']);
+  t.is(highDone.result.order, before + 2, 'the busy job, then the high one, before any of the 1,000');
+});
