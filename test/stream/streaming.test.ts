@@ -169,6 +169,15 @@ test.serial('Cancel-After: a job still queued at its deadline never runs and end
   t.is((await waitForStatus(api.url, busy, ['succeeded'])).result.tag, null);
 });
 
+test.serial('jobs canceled at their deadline are counted as canceled, never as failed', async (t) => {
+  const counts = async () => ((await (await fetch(`${api.url}/__status__`)).json()) as { queue: Record<string, number> }).queue;
+  const before = await counts();
+  const id = await submit(api.url, '/hold', { ms: 60_000 }, { 'Cancel-After': '300ms' });
+  await waitForStatus(api.url, id, ['canceled']);
+  await until(async () => (await counts()).canceled === before.canceled! + 1, 10_000, 'the canceled count');
+  t.is((await counts()).failed, before.failed);
+});
+
 test.serial("Cancel-After: a running job's signal aborts at its deadline; it ends canceled and the worker is free", async (t) => {
   const started = Date.now();
   const id = await submit(api.url, '/hold', { ms: 60_000 }, { 'Cancel-After': '1s' });
