@@ -16,7 +16,7 @@ const SCRIPTS = {
   kaliumJobCancel: { file: 'job-cancel.lua', keys: 4 },
   kaliumJobFinish: { file: 'job-finish.lua', keys: 3 },
   kaliumRerunCheck: { file: 'job-rerun-check.lua', keys: 3 },
-  kaliumPeekNextJobs: { file: 'batch-peek.lua', keys: 1 },
+  kaliumPeekNextJobs: { file: 'batch-peek.lua', keys: 2 },
   kaliumJobLockExtend: { file: 'job-lock-extend.lua', keys: 2 },
   kaliumOutputAppend: { file: 'output-append.lua', keys: 1 },
 } as const;
@@ -54,7 +54,7 @@ export type ScriptedRedis = RedisClient & {
   kaliumJobCancel(resultKey: string, markerKey: string, jobKey: string, canceledKey: string, ...args: string[]): Reply<number>;
   kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Reply<number>;
   kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Reply<[number, number, number, string | null]>;
-  kaliumPeekNextJobs(waitKey: string, jobKeyPrefix: string, count: number): Reply<string[]>;
+  kaliumPeekNextJobs(waitKey: string, prioritizedKey: string, jobKeyPrefix: string, count: number): Reply<string[]>;
   kaliumOutputAppend(outputKey: string, index: string, chunk: string, ttl: string, channel: string, notice: string): Reply<number>;
 };
 

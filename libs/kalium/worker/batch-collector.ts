@@ -41,7 +41,7 @@ export class BatchCollector {
     for (;;) {
       const wanted = batch.maxSize - 1 - more.length;
       if (wanted <= 0) break;
-      const names = await this.#redis.kaliumPeekNextJobs(this.#worker.keys.wait!, this.#worker.toKey(''), wanted);
+      const names = await this.#redis.kaliumPeekNextJobs(this.#worker.keys.wait!, this.#worker.keys.prioritized!, this.#worker.toKey(''), wanted);
       const run = names.findIndex((name) => name !== route.path);
       const count = run === -1 ? names.length : run;
       const { taken, foreign } = await this.#take(route, count);
