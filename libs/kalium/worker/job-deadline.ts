@@ -29,17 +29,19 @@ export function deadlinePassed(run: JobRun, now: number, started: boolean): stri
 }
 
 /**
- * Cancels, before they run, the jobs of a run whose deadline passed while they were queued. Awaited
- * before the run's checks: those then see the cancel and the handler never starts.
+ * Cancels, before they run, the jobs of a run whose deadline passed while they were queued; undefined
+ * (nothing to wait for) when none did, so a run without one stays synchronous up to its first write
+ * (runJobs corks the connection there). Awaited before the run's checks: those then see the cancel and
+ * the handler never starts.
  */
-export async function cancelOverdue(runs: readonly JobRun[], deps: RunDeps): Promise<void> {
+export function cancelOverdue(runs: readonly JobRun[], deps: RunDeps): Promise<void> | undefined {
   const now = Date.now();
-  await Promise.all(
-    runs.map(async (run) => {
-      const message = deadlinePassed(run, now, false);
-      if (message) await cancelAtDeadline(run, message, deps, false);
-    }),
-  );
+  const overdue = runs.flatMap((run) => {
+    const message = deadlinePassed(run, now, false);
+    return message ? [{ run, message }] : [];
+  });
+  if (overdue.length === 0) return undefined;
+  return Promise.all(overdue.map(({ run, message }) => cancelAtDeadline(run, message, deps, false))).then(() => undefined);
 }
 
 /**

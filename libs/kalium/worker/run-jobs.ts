@@ -7,7 +7,7 @@ import { JobCanceledError } from './running-jobs.ts';
 import type { Precheck, Stored } from './job-records.ts';
 import type { WorkerLease } from './worker-lease.ts';
 import { armDeadline, cancelOverdue } from './job-deadline.ts';
-import { resultOf } from '../stream/run-output.ts';
+import { isAsyncIterable, resultOf } from '../stream/run-output.ts';
 import { OutputTooLargeError } from '../stream/job-output.ts';
 
 /**
@@ -43,7 +43,8 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
   const runs = claimed.map((one) => startRun(one, route, deps));
   const disarm = runs.map((run) => armDeadline(run, deps));
   try {
-    await cancelOverdue(runs, deps);
+    const overdue = cancelOverdue(runs, deps);
+    if (overdue) await overdue;
     // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
     // ends, and a lease taken is given back, when none of them is to run.
     const nothingToRun = allAborted(runs.map((run) => run.controller));
@@ -134,7 +135,10 @@ function invoke(route: BackgroundRoute, runs: JobRun[], appContext: unknown, dep
   const context = route.gpu ? appContext : undefined;
   return (async () => {
     // An async generator's (any async iterable's) chunks stream as they come (stream/run-output.ts).
-    if (!route.batch) return [await resultOf(await (route.fn as BackgroundFn<unknown>)(context, runs[0]!.request, runs[0]!.context), runs[0]!, route.policy?.maxOutputBytes, deps)];
+    if (!route.batch) {
+      const value = await (route.fn as BackgroundFn<unknown>)(context, runs[0]!.request, runs[0]!.context);
+      return [isAsyncIterable(value) ? await resultOf(value, runs[0]!, route.policy?.maxOutputBytes, deps) : value];
+    }
     const results = await (route.fn as BatchFn<unknown>)(context, runs.map((run) => run.request), runs.map((run) => run.context));
     if (!Array.isArray(results) || results.length !== runs.length) {
       const got = Array.isArray(results) ? `${results.length} results` : typeof results;
