@@ -1,14 +1,8 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.ts';
 
-/** A connection's coalescer: `coalesce()` before sending; `afterWrite(fn)` to act once the write has left. */
-interface Coalescer {
-  coalesce(): void;
-  afterWrite(fn: () => void): void;
-}
-
-/** One coalescer per connection, whoever asks for it: its users share the turn's one write. */
-const coalescers = new WeakMap<RedisClient, Coalescer>();
+/** One coalescing function per connection, whoever asks for it: its users share the turn's one write. */
+const coalescers = new WeakMap<RedisClient, () => void>();
 
 /**
  * Groups the commands sent on a connection within one turn of the event loop into one socket write.
@@ -20,29 +14,16 @@ const coalescers = new WeakMap<RedisClient, Coalescer>();
  * of the current turn. Every caller gets the same function for the same connection.
  */
 export function writeCoalescer(redis: RedisClient): () => void {
-  return coalescerOf(redis).coalesce;
+  let coalesce = coalescers.get(redis);
+  if (!coalesce) coalescers.set(redis, (coalesce = newCoalescer(redis)));
+  return coalesce;
 }
 
-/**
- * Runs `fn` right after the connection's pending write has left (in the same phase of the event loop),
- * or at the next setImmediate when nothing is pending: work that should not delay that write.
- */
-export function afterNextWrite(redis: RedisClient, fn: () => void): void {
-  coalescerOf(redis).afterWrite(fn);
-}
-
-function coalescerOf(redis: RedisClient): Coalescer {
-  let coalescer = coalescers.get(redis);
-  if (!coalescer) coalescers.set(redis, (coalescer = newCoalescer(redis)));
-  return coalescer;
-}
-
-function newCoalescer(redis: RedisClient): Coalescer {
+function newCoalescer(redis: RedisClient): () => void {
   // A Cluster writes to one socket per node, none of them known up front: it goes uncoalesced.
-  if (redis instanceof Cluster) return { coalesce: () => {}, afterWrite: (fn) => void setImmediate(fn) };
+  if (redis instanceof Cluster) return () => {};
   let corked = false;
-  let after: Array<() => void> = [];
-  const coalesce = () => {
+  return () => {
     if (corked) return;
     const stream = redis.stream as { cork?: () => void; uncork?: () => void } | undefined;
     if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
@@ -52,14 +33,6 @@ function newCoalescer(redis: RedisClient): Coalescer {
       corked = false;
       // The socket may have been replaced by a reconnect meanwhile; uncorking the old one is harmless.
       stream.uncork!();
-      const waiting = after;
-      after = [];
-      for (const fn of waiting) fn();
     });
   };
-  const afterWrite = (fn: () => void) => {
-    if (corked) after.push(fn);
-    else setImmediate(fn);
-  };
-  return { coalesce, afterWrite };
 }

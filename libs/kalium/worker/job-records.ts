@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.ts';
 import type { Logger } from '../log/logger.ts';
 import { JOB_FIELDS, type AppKeys } from '../redis/keys.ts';
-import { afterNextWrite, writeCoalescer } from '../redis/write-coalescing.ts';
+import { writeCoalescer } from '../redis/write-coalescing.ts';
 import { preloadScripts, withScripts, type ScriptedRedis } from '../redis/scripts.ts';
 import { encodeNotice, type JobNotice } from '../queue/job-notices.ts';
 import type { CanceledRecord } from '../queue/job-body.ts';
@@ -56,11 +56,6 @@ export class JobRecords {
    */
   coalesce(): void {
     this.#coalesce();
-  }
-
-  /** Runs `fn` once the pending write of the records' connection has left (see afterNextWrite). */
-  afterWrite(fn: () => void): void {
-    afterNextWrite(this.#redis, fn);
   }
 
   /** For each job taken again (`attempt` > 1): see Precheck. Counts a worker lost by the run before. */

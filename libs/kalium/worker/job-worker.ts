@@ -45,12 +45,7 @@ export class JobWorker {
   #closing: Promise<void> | undefined;
   /** The job (or batch) being processed, until the processor returns. */
   #current: Promise<unknown> | undefined;
-  /**
-   * What is left to do after BullMQ recorded a job's end (notices, metrics, the log line, hooks), kept
-   * until the next job's commands have left: see #afterEnd.
-   */
-  #endings: Array<() => Promise<void>> = [];
-  /** Endings running now, awaited by close(). */
+  /** What runs after BullMQ recorded a job's end (notices, metrics, the log line, hooks), awaited by close(). */
   readonly #ending = new Set<Promise<void>>();
   readonly #logError: (error: Error) => void;
 
@@ -153,11 +148,7 @@ export class JobWorker {
       throw new UnrecoverableError(`This app has no background route ${job.name} (was the job queued by another version of the app?).`);
     }
     const claimed: Claimed[] = [{ job, token }, ...(await this.#collector.collect(route, takenAt))];
-    const running = runJobs(route, claimed, this.#deps);
-    // runJobs has corked the connection: a quick job's result and BullMQ's completion of it leave in
-    // one write. What the previous job left to do runs right after that write, while Redis works.
-    this.#deps.records.afterWrite(() => this.#runEndings());
-    const outcomes = await running;
+    const outcomes = await runJobs(route, claimed, this.#deps);
     await Promise.all(claimed.slice(1).map((more, i) => this.#finishByHand(more, outcomes[i + 1]!)));
     const outcome = outcomes[0]!;
     this.#outcomes.set(job, outcome);
@@ -211,31 +202,17 @@ export class JobWorker {
   }
 
   /**
-   * Queues a job's ending. BullMQ reports the end with the reply that hands over the next job, so
-   * doing it at once would delay that job: it waits until the next job's commands have been sent
-   * (see #run), or, when no job follows, for the next turn of the event loop.
+   * Records a job's end once BullMQ has (its 'completed' or 'failed' event). Started at once: deferring
+   * it past the next job's first write was measured inside the noise (bench/README.md) and is gone.
    */
   #afterEnd(job: Job<JobData>, reported: Outcome): void {
-    this.#endings.push(() => this.#ended(job, reported));
-    setImmediate(() => {
-      if (!this.#current) this.#runEndings();
-    });
+    const running = this.#ended(job, reported).catch((error: unknown) => this.#deps.logger.error({ err: error }, 'error after a job ended'));
+    this.#ending.add(running);
+    void running.finally(() => this.#ending.delete(running));
   }
 
-  /** Starts the queued endings, in order. */
-  #runEndings(): void {
-    const endings = this.#endings;
-    this.#endings = [];
-    for (const ending of endings) {
-      const running = ending().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'error after a job ended'));
-      this.#ending.add(running);
-      void running.finally(() => this.#ending.delete(running));
-    }
-  }
-
-  /** Runs what is queued and resolves once every ending has finished (closing). */
+  /** Resolves once every job's ending has finished (closing). */
   async #endingsDone(): Promise<void> {
-    this.#runEndings();
     await Promise.all(this.#ending);
   }
 
