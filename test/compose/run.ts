@@ -67,7 +67,12 @@ try {
   failed++;
   console.log(`  ✘ test:compose could not run to its end:\n    ${(error instanceof Error ? error.stack ?? error.message : String(error)).replaceAll('\n', '\n    ')}`);
 } finally {
-  if (project) await project.compose(['down', '-v', '--remove-orphans']).catch(() => undefined);
+  if (project) {
+    await project.compose(['down', '-v', '--remove-orphans']).catch(() => undefined);
+    // Each build leaves its build stage behind as an untagged image (the next build's cache); those
+    // a day old go, so a machine that runs this often does not fill its disk.
+    await project.podman(['image', 'prune', '-f', '--filter', 'until=24h']).catch(() => undefined);
+  }
   await engine?.stop();
 }
 
