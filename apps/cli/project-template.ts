@@ -13,9 +13,9 @@ export interface TemplateInput {
 const TEMPLATE = 'apps/cli/template';
 
 /**
- * The files of a new project, path → text. The Dockerfile and docker-compose.yml are kalium's own
- * (docker/Dockerfile, docker-compose.yml) without their `# repo-only` lines, pointed at `app.ts`:
- * one source, so the two never drift.
+ * The files of a new project, path → text. The Dockerfile, docker-compose.yml and .dockerignore are
+ * kalium's own without their `# repo-only` lines, pointed at `app.ts` and the project's image name:
+ * one source, so they never drift.
  */
 export function projectFiles(input: TemplateInput): Record<string, string> {
   const name = packageName(input.name);
@@ -25,8 +25,9 @@ export function projectFiles(input: TemplateInput): Record<string, string> {
     'test/app.test.ts': input.read(`${TEMPLATE}/test/app.test.ts`),
     'package.json': `${JSON.stringify(packageJson(name, input), null, 2)}\n`,
     'tsconfig.json': input.read(`${TEMPLATE}/tsconfig.json`),
-    Dockerfile: forProject(input.read('docker/Dockerfile')),
-    'docker-compose.yml': forProject(input.read('docker-compose.yml')),
+    Dockerfile: forProject(input.read('docker/Dockerfile'), name),
+    'docker-compose.yml': forProject(input.read('docker-compose.yml'), name),
+    '.dockerignore': forProject(input.read('.dockerignore'), name),
     '.env.example': input.read(`${TEMPLATE}/env.example`),
     '.gitignore': 'node_modules/\n.kalium/\n.env\n',
     'README.md': fill(input.read(`${TEMPLATE}/README.md`)),
@@ -62,9 +63,10 @@ function packageName(dir: string): string {
 
 /**
  * kalium's Dockerfile or compose file as a project's: lines ending `# repo-only` and blocks between
- * `# repo-only:begin` and `# repo-only:end` dropped, the example app's path turned into `app.ts`.
+ * `# repo-only:begin` and `# repo-only:end` dropped, the example app's path turned into `app.ts`, the
+ * image named for the project.
  */
-export function forProject(text: string): string {
+export function forProject(text: string, name: string): string {
   const kept: string[] = [];
   let inBlock = false;
   for (const line of text.split('\n')) {
@@ -73,5 +75,9 @@ export function forProject(text: string): string {
     else if (marker === '# repo-only:end') inBlock = false;
     else if (!inBlock && !/#\s*repo-only\s*$/.test(line)) kept.push(line);
   }
-  return kept.join('\n').replaceAll('apps/example/app.ts', 'app.ts').replaceAll('docker/Dockerfile', 'Dockerfile');
+  return kept
+    .join('\n')
+    .replaceAll('apps/example/app.ts', 'app.ts')
+    .replaceAll('docker/Dockerfile', 'Dockerfile')
+    .replaceAll('image: kalium:local', `image: ${name}:local`);
 }

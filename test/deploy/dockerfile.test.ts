@@ -8,6 +8,7 @@ import { Metrics } from '../../libs/kalium/metrics/metrics.ts';
 import { startMetricsServer } from '../../libs/kalium/metrics/metrics-server.ts';
 import { loadComposeText, ROOT } from '../helpers/compose-file.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { forProject as projectVersion } from '../../apps/cli/project-template.ts';
 
 // What the Dockerfile promises and what its runtime stage relies on, read from the file; the health
 // check scripts run for real. The image itself is built and run by `npm run test:compose`.
@@ -35,20 +36,8 @@ function stagesOf(text: string): Map<string, string[]> {
 }
 const stages = stagesOf(dockerfile);
 
-/**
- * The file as `kalium init` writes it into a project: lines ending `# repo-only` and blocks between
- * `# repo-only:begin` and `# repo-only:end` left out, the example app's path made `app.ts`.
- */
-function forProject(text: string): string {
-  const kept: string[] = [];
-  let inBlock = false;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '# repo-only:begin') inBlock = true;
-    else if (line.trim() === '# repo-only:end') inBlock = false;
-    else if (!inBlock && !/#\s*repo-only\s*$/.test(line)) kept.push(line);
-  }
-  return kept.join('\n').replaceAll('apps/example/app.ts', 'app.ts').replaceAll('docker/Dockerfile', 'Dockerfile');
-}
+/** The file as `kalium init` writes it into a project named `my-model`: the CLI's own transform. */
+const forProject = (text: string) => projectVersion(text, 'my-model');
 
 test('two stages: build runs npm ci and the type check; runtime installs production dependencies only', (t) => {
   t.deepEqual([...stages.keys()], ['build', 'runtime']);

@@ -155,13 +155,15 @@ test('kalium init writes a project whose own npm test passes and whose npm run d
   const { stdout } = await run(kalium, ['init', 'my-model'], { cwd: parent, env: cleanEnv({}) });
   t.regex(stdout, /wrote .*app\.ts/);
   const dir = join(parent, 'my-model');
-  for (const file of ['app.ts', 'package.json', 'tsconfig.json', 'test/app.test.ts', 'Dockerfile', 'docker-compose.yml', '.env.example', 'README.md']) {
+  for (const file of ['app.ts', 'package.json', 'tsconfig.json', 'test/app.test.ts', 'Dockerfile', 'docker-compose.yml', '.dockerignore', '.env.example', 'README.md']) {
     t.true(existsSync(join(dir, file)), file);
   }
   const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
   const compose = readFileSync(join(dir, 'docker-compose.yml'), 'utf8');
   t.false(/apps\/example|repo-only|wink/.test(dockerfile + compose), 'nothing of the kalium repository is left in them');
   t.regex(compose, /kalium", "api", "app\.ts"|kalium api app\.ts/);
+  t.regex(compose, /image: my-model:local/, 'the image is named for the project');
+  t.regex(readFileSync(join(dir, '.dockerignore'), 'utf8'), /^node_modules$/m, 'host node_modules stay out of the build context');
 
   // The project's kalium comes from the tarball, not the registry.
   await npm(dir, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball]);
@@ -183,7 +185,7 @@ test('kalium init writes a project whose own npm test passes and whose npm run d
     (error: { code: number; stderr: string }) => error,
   );
   t.is(again.code, 1, 'it refuses to overwrite');
-  t.regex(again.stderr, /already has app\.ts, test\/app\.test\.ts, package\.json, tsconfig\.json, Dockerfile/);
+  t.regex(again.stderr, /already has app\.ts, test\/app\.test\.ts, package\.json, tsconfig\.json, Dockerfile, docker-compose\.yml, \.dockerignore/);
   t.regex(again.stderr, /nothing was written/);
 });
 
