@@ -78,6 +78,14 @@ test('the /docs page renders every route of the example, loading only from the a
   t.deepEqual(Object.keys(JSON.parse(String(await exampleBody.jsonValue()))), ['text']);
   await page.waitForFunction(() => /"label"/.test(document.querySelector('.opblock.is-open .responses-table')?.textContent ?? ''), undefined, { timeout: 15_000 });
 
+  // And it is interactive (the page opens routes ready to try): Execute sends the body from the page to the api.
+  await page.locator('.opblock.is-open textarea').first().fill(JSON.stringify({ text: 'I love this page.' }));
+  await page.locator('.opblock.is-open .execute').click();
+  const live = page.locator('.opblock.is-open .live-responses-table tbody .response-col_status').first();
+  await live.waitFor({ timeout: 15_000 });
+  t.is((await live.innerText()).trim(), '200');
+  t.regex(await page.locator('.opblock.is-open .live-responses-table .microlight').first().innerText(), /"label": "positive"/);
+
   t.deepEqual(elsewhere, [], 'nothing was requested from another host');
   t.deepEqual(problems, [], 'no script or Content-Security-Policy errors');
 });

@@ -136,6 +136,14 @@ test.serial('in development an answer outside the output schema is a 500 naming 
   t.deepEqual(json(sent.text), { label: 42 });
 });
 
+test('a handler still reads every header (repeated ones joined) and the query, built when first read', async (t) => {
+  const headers = new Headers({ 'x-request-id': 'parts-1' });
+  headers.append('x-tag', 'a');
+  headers.append('x-tag', 'b');
+  const response = await fetch(`${prod.api.url}/request-parts?q=1&q=2&one=x`, { method: 'POST', headers });
+  t.deepEqual(json(await response.text()), { tag: 'a, b', query: { q: ['1', '2'], one: 'x' }, id: 'parts-1' });
+});
+
 test('a WHATWG Response keeps its status, headers and body', async (t) => {
   const text = await post('/whatwg', {});
   t.is(text.status, 201);
