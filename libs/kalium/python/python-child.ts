@@ -54,6 +54,7 @@ export class PythonChild {
   readonly #decoder = new FrameDecoder();
   readonly #calls = new Map<number, PendingCall>();
   #nextId = 1;
+  #corked = false;
   #hello = deferred<Hello>();
   #init: ReturnType<typeof deferred<void>> | undefined;
   #gone: string | undefined;
@@ -128,9 +129,17 @@ export class PythonChild {
   #send(header: FrameHeader, body?: Buffer): void {
     if (this.#gone) throw new ModelProcessGone(`the Python model process is gone (${this.#gone})`);
     const parts = encodeFrame(header, body);
-    this.#input.cork();
+    // Every frame written in this turn of the event loop leaves in one writev, after its I/O callbacks:
+    // under load one write (and one wake-up of the Python reader) carries several calls.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#input.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        this.#input.uncork();
+      });
+    }
     for (const part of parts) this.#input.write(part);
-    this.#input.uncork();
   }
 
   #sendQuietly(header: FrameHeader): void {

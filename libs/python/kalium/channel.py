@@ -21,6 +21,8 @@ class Channel:
     def __init__(self, writer):
         self._writer = writer
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued = []
         self._ids = itertools.count(1)
         self._pending = {}
         self._pending_lock = threading.Lock()
@@ -30,10 +32,17 @@ class Channel:
         self.serving = False
 
     def send(self, header, body=b""):
+        # Frames queue up, and whoever holds the write lock writes all of them at once: under load, one
+        # write (and one wake-up of kalium's event loop) carries several answers; alone, it is just one.
         frame = frames.encode(header, body)
+        with self._queue_lock:
+            self._queued.append(frame)
         with self._write_lock:
-            self._writer.write(frame)
-            self._writer.flush()
+            with self._queue_lock:
+                batch, self._queued = self._queued, []
+            if batch:
+                self._writer.write(b"".join(batch) if len(batch) > 1 else batch[0])
+                self._writer.flush()
 
     def request(self, op, **fields):
         """Asks the TypeScript side to do `op` and waits for its answer (from any thread but the reader)."""
