@@ -4,7 +4,7 @@
 // around gpu handlers) — same load generator, same run, measured in turns; and the bridge's own added
 // latency, timed around ModelProcess.call in this process (frames out, Python's dispatch, frames back).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../libs/kalium/log/logger.ts';
@@ -12,7 +12,7 @@ import { ModelProcess } from '../libs/kalium/python/model-process.ts';
 import { CLI, cleanEnv } from '../test/helpers/kalium-process.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
-import { startChildServer, type ChildServer } from './child-server.ts';
+import { cpuMicros, startChildServer, type ChildServer } from './child-server.ts';
 import { describe, mean, measure, median, type Load, type Measurement } from './measure.ts';
 import type { Bench, Figure } from './figure.ts';
 
@@ -52,10 +52,12 @@ const pythonBench: Bench = async () => {
     servers.push(flask);
 
     const sides = { python: kaliumPy, typescript: kaliumTs, flask };
-    const concurrent = await rounds(sides, '/echo', CONCURRENT);
-    const sequential = await rounds(sides, '/gpu', SEQUENTIAL);
+    const modelPid = childOf(kaliumPy.pid);
+    const concurrent = await rounds(sides, '/echo', CONCURRENT, modelPid);
+    const sequential = await rounds(sides, '/gpu', SEQUENTIAL, modelPid);
     return [
       ...figures('no-op Python handler (gpu=False, 50 connections)', concurrent),
+      cpuFigure('no-op Python handler (gpu=False, 50 connections)', concurrent),
       ...figures('no-op Python gpu handler (one connection, lease per request)', sequential),
       await bridgeLatency(python),
     ];
@@ -67,21 +69,55 @@ const pythonBench: Bench = async () => {
 export default pythonBench;
 
 type Side = 'python' | 'typescript' | 'flask';
+type Runs = Record<Side, Measurement[]> & { modelCpuUs: number[] };
 
-/** Each round measures the three servers back to back, in a rotating order, so noise falls on all of them. */
-async function rounds(sides: Record<Side, ChildServer>, path: string, load: Load): Promise<Record<Side, Measurement[]>> {
-  const runs: Record<Side, Measurement[]> = { python: [], typescript: [], flask: [] };
+/**
+ * Each round measures the three servers back to back, in a rotating order, so noise falls on all of
+ * them. The model process's CPU per request is sampled around the Python side's whole run (warm-up
+ * included, so it is per request of the warm-up and the timed run, counted at the timed run's rate).
+ */
+async function rounds(sides: Record<Side, ChildServer>, path: string, load: Load, modelPid: number | undefined): Promise<Runs> {
+  const runs: Runs = { python: [], typescript: [], flask: [], modelCpuUs: [] };
   const order: Side[] = ['python', 'typescript', 'flask'];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < order.length; i++) {
       const side = order[(i + round) % order.length]!;
-      runs[side].push(await measure(sides[side], path, { n: 1 }, load));
+      const before = modelPid === undefined ? undefined : cpuMicros(modelPid);
+      const measured = await measure(sides[side], path, { n: 1 }, load);
+      runs[side].push(measured);
+      const after = modelPid === undefined ? undefined : cpuMicros(modelPid);
+      if (side === 'python' && before !== undefined && after !== undefined) {
+        runs.modelCpuUs.push((after - before) / (measured.rps * (load.durationS + load.warmupS)));
+      }
     }
   }
   return runs;
 }
 
-function figures(name: string, runs: Record<Side, Measurement[]>): Figure[] {
+/** CPU per request, api plus model process, against the TypeScript api's: the steadier figure on a busy machine. */
+function cpuFigure(name: string, runs: Runs): Figure {
+  const python = mean(runs.python).cpuUs;
+  const model = runs.modelCpuUs.length ? runs.modelCpuUs.reduce((sum, v) => sum + v, 0) / runs.modelCpuUs.length : undefined;
+  const typescript = mean(runs.typescript).cpuUs;
+  if (python === undefined || model === undefined || typescript === undefined) return { name: `${name}: CPU per request`, detail: 'not measured (no /proc)' };
+  return {
+    name: `${name}: CPU per request, TypeScript ÷ (Python's api + model process)`,
+    ratio: typescript / (python + model),
+    detail: `TypeScript api ${typescript.toFixed(0)} µs; Python side: api ${python.toFixed(0)} µs + model process ≈${model.toFixed(0)} µs`,
+  };
+}
+
+/** The model process of a kalium api: its one child (Linux /proc), for CPU sampling. */
+function childOf(pid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return children.length === 1 ? Number(children[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function figures(name: string, runs: Runs): Figure[] {
   const ratio = (other: Side) => median(runs.python.map((m, round) => m.rps / runs[other][round]!.rps));
   const perRound = (side: Side) => runs[side].map((m) => Math.round(m.rps)).join('/');
   const shown = (side: Side) => `${describe(mean(runs[side]))}; rounds ${perRound(side)}`;
