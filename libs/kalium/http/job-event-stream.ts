@@ -73,7 +73,12 @@ async function pump(
     }
   };
   if (!isFinished(body.status)) send(stream, 'progress', { id, progress });
-  if (body.output || !isFinished(body.status)) await sendOutput();
+  try {
+    if (body.output || !isFinished(body.status)) await sendOutput();
+  } catch (error) {
+    sendError(stream, error);
+    return;
+  }
   while (body && !isFinished(body.status)) {
     if (shutdown?.aborted) {
       send(stream, 'shutdown', { id, progress, message: 'The api is shutting down; reconnect to follow the job.' });
@@ -105,12 +110,17 @@ async function pump(
       // Every chunk is in Redis before the result that ends the job: the last ones go before the end.
       if (body && isFinished(body.status)) await sendOutput();
     } catch (error) {
-      const failure = toKaliumError(error);
-      send(stream, 'error', { error: { code: failure.code, message: failure.message } });
+      sendError(stream, error);
       return;
     }
   }
   if (body) send(stream, body.status, body);
+}
+
+/** A read that failed mid-stream (Redis away): an `error` event in kalium's shape, then the end. */
+function sendError(stream: PassThrough, error: unknown): void {
+  const failure = toKaliumError(error);
+  send(stream, 'error', { error: { code: failure.code, message: failure.message } });
 }
 
 function send(stream: PassThrough, event: string, data: unknown): void {
