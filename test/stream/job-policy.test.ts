@@ -54,6 +54,7 @@ test('route options maxQueueMs, deadlineMs and maxOutputBytes must be positive i
   for (const option of ['maxQueueMs', 'deadlineMs', 'maxOutputBytes']) {
     t.throws(() => app.background(`/bad-${option}`, { gpu: false, [option]: 0 }, async () => null), { message: new RegExp(option) });
   }
+  t.throws(() => app.background('/too-long', { gpu: false, deadlineMs: 24 * 3600 * 1000 + 1 }, async () => null), { message: /deadlineMs must be at most a day/ });
 });
 
 test("the OpenAPI document names Cancel-After and X-Priority on background routes, with the route's defaults", (t) => {

@@ -54,9 +54,15 @@ export function routePolicy(
   }
   return {
     maxQueueMs: positive('maxQueueMs', options.maxQueueMs),
-    deadlineMs: positive('deadlineMs', options.deadlineMs),
+    deadlineMs: atMostADay(path, positive('deadlineMs', options.deadlineMs)),
     maxOutputBytes: positive('maxOutputBytes', options.maxOutputBytes) ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
+}
+
+/** A route's deadlineMs, like Cancel-After, is at most a day (the worker keeps it with a timer). */
+function atMostADay(path: string, ms: number | undefined): number | undefined {
+  if (ms !== undefined && ms > MAX_CANCEL_AFTER_MS) throw new Error(`Route ${path}: deadlineMs must be at most a day (${MAX_CANCEL_AFTER_MS} ms), got ${ms}`);
+  return ms;
 }
 
 /**
