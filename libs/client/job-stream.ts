@@ -7,18 +7,22 @@ const MAX_RECONNECTS = 5;
 /**
  * The chunks of a streaming job (SPEC §14), from the first, as an async iterator: the `output` events
  * of its event stream. Every subscriber gets every chunk from index 0, so following the job again
- * after an api shuts down (`event: shutdown`) skips what was seen by index and misses nothing.
+ * after an api shuts down (`event: shutdown`) skips what was seen by index and misses nothing. A job
+ * run again (a retry) streams again from its first chunk: those follow the earlier run's (`events()`
+ * tells the runs apart by `attempt`).
  * Ends when the job succeeds; throws KaliumClientError when it fails (`job_failed`) or is canceled
  * (`deadline_exceeded` at its deadline, else `job_canceled`), with the job's body.
  */
 export async function* streamChunks<T>(events: (attempt: number) => AsyncIterable<JobEvent>): AsyncGenerator<T, void, undefined> {
   let next = 0;
+  let run = 0;
   for (let attempt = 0; attempt <= MAX_RECONNECTS; attempt++) {
     let shutdown = false;
     for await (const { event, data } of events(attempt)) {
       if (event === 'output') {
-        const { index, chunk } = data as { index: number; chunk: T };
-        if (index < next) continue;
+        const { index, chunk, attempt = 1 } = data as { index: number; chunk: T; attempt?: number };
+        if (attempt > run) [run, next] = [attempt, 0];
+        if (attempt < run || index < next) continue;
         next = index + 1;
         yield chunk;
       } else if (event === 'succeeded') {

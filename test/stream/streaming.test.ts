@@ -72,6 +72,27 @@ test.serial("a generator's return value is its result; any async iterable stream
   t.deepEqual(iterable.result, [1, 2]);
 });
 
+test.serial("a retried job streams again from index 0 with its attempt; its output and result are the last run's", async (t) => {
+  const id = await submit(api.url, '/retried');
+  const { events } = await readEvents(api.url, id);
+  t.deepEqual(outputs(events), [
+    { index: 0, chunk: 'a0' },
+    { index: 1, chunk: 'a1' },
+    { index: 0, chunk: 'b0', attempt: 2 },
+    { index: 1, chunk: 'b1', attempt: 2 },
+    { index: 2, chunk: 'b2', attempt: 2 },
+  ]);
+  const done = events.at(-1)!.data;
+  t.is(done.status, 'succeeded');
+  t.deepEqual(done.result, ['b0', 'b1', 'b2']);
+  t.deepEqual(done.output, ['b0', 'b1', 'b2']);
+  // A late subscriber gets the last run only.
+  t.deepEqual(outputs((await readEvents(api.url, id)).events).map((c) => c.chunk), ['b0', 'b1', 'b2']);
+  const streamed: unknown[] = [];
+  for await (const chunk of new KaliumClient({ baseUrl: api.url }).stream(id)) streamed.push(chunk);
+  t.deepEqual(streamed, ['b0', 'b1', 'b2']);
+});
+
 test.serial('the output stream expires with the job (RESULT_TTL)', async (t) => {
   const id = await submit(api.url, '/summary');
   await waitForStatus(api.url, id, ['succeeded']);

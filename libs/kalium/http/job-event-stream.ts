@@ -16,8 +16,9 @@ const KEEP_ALIVE_MS = 15_000;
  * `GET /jobs/:id/events`: Server-Sent Events. A `progress` event with the job's progress, one more at
  * each change, then the job's end (`succeeded`, `failed` or `canceled`, its data the job's body),
  * then the stream ends. A job that has already ended gets just its end. A streaming job's chunks are
- * `output` events (data: index and chunk), every one from the first (a late subscriber gets them
- * all, read from the job's output stream), always before its end. When the api shuts down
+ * `output` events (data: index and chunk), every one from the first (a late subscriber gets them all,
+ * read from the job's output stream), always before its end. A job run again (a retry, a worker lost)
+ * streams again from index 0, those events carrying its `attempt` too (2, 3, …). When the api shuts down
  * first, the stream gets `event: shutdown` (data: the job's id and progress) and ends, so the client
  * knows to reconnect (to another api) rather than see a cut connection.
  */
@@ -64,12 +65,12 @@ async function pump(
 ): Promise<void> {
   let body: JobBody | undefined = first;
   let progress = body.progress;
-  let nextIndex = 0;
+  let cursor: string | undefined;
   // Chunks are read from the job's stream, not taken from notices: a lost notice delays them, no more.
   const sendOutput = async () => {
-    for (const chunk of await jobs.output(id, nextIndex)) {
-      send(stream, 'output', chunk);
-      nextIndex = chunk.index + 1;
+    for (const { index, chunk, attempt, cursor: next } of await jobs.output(id, cursor)) {
+      send(stream, 'output', attempt > 1 ? { index, chunk, attempt } : { index, chunk });
+      cursor = next;
     }
   };
   if (!isFinished(body.status)) send(stream, 'progress', { id, progress });
@@ -97,7 +98,7 @@ async function pump(
         progress = notice.progress;
         send(stream, 'progress', { id, progress });
       } else if (notice?.type === 'output') {
-        outputs ||= notice.index >= nextIndex;
+        outputs = true;
       } else if (notice?.type !== 'progress') {
         reread = true;
       }

@@ -166,7 +166,7 @@ function jobPaths(settings: OpenApiSettings): Record<string, Json> {
     '/jobs/{id}/events': {
       get: {
         operationId: 'jobEvents',
-        summary: 'A job’s events (Server-Sent Events): progress, a streaming job’s output chunks ({index, chunk}, all from the first), then succeeded, failed or canceled',
+        summary: 'A job’s events (Server-Sent Events): progress, a streaming job’s output chunks ({index, chunk}, all from the first; a rerun’s with its attempt), then succeeded, failed or canceled',
         tags: ['jobs'],
         parameters: [id],
         responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...notFound },

@@ -127,9 +127,9 @@ export class JobQueue {
     return body && { ...body, ...(output && { output }), webhook };
   }
 
-  /** A streaming job's output chunks from index `from` on (SPEC §14; the event stream's replay). */
-  async output(id: string, from = 0): Promise<OutputChunk[]> {
-    return onBackend(() => readOutput(this.#redis, this.#keys, id, from));
+  /** A streaming job's output chunks after the cursor `after`, or all (SPEC §14; the event stream's replay). */
+  async output(id: string, after?: string): Promise<OutputChunk[]> {
+    return onBackend(() => readOutput(this.#redis, this.#keys, id, after));
   }
 
   /**

@@ -30,8 +30,8 @@ export interface AppKeys {
   /** Pub/sub channel telling workers to abort a running job (messages: job ids). */
   readonly jobCancels: string;
   /**
-   * A streaming job's output (SPEC §14): a Redis stream, one entry per chunk, entry id `0-<index + 1>`
-   * (so a reader resumes after the last index it saw), expiring with the job (RESULT_TTL).
+   * A streaming job's output (SPEC §14): a Redis stream, one entry per chunk of its latest run, entry id
+   * `<attempt>-<index + 1>` (a reader resumes after the last id it saw), expiring with the job (RESULT_TTL).
    */
   jobOutput(jobId: string): string;
   /** The jobs canceled within RESULT_TTL: a sorted set of job ids scored by when (ms), for the counts. */

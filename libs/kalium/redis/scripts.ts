@@ -55,7 +55,7 @@ export type ScriptedRedis = RedisClient & {
   kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Reply<number>;
   kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Reply<[number, number, number, string | null]>;
   kaliumPeekNextJobs(waitKey: string, prioritizedKey: string, jobKeyPrefix: string, count: number): Reply<string[]>;
-  kaliumOutputAppend(outputKey: string, index: string, chunk: string, ttl: string, channel: string, notice: string): Reply<number>;
+  kaliumOutputAppend(outputKey: string, index: string, chunk: string, ttl: string, channel: string, notice: string, attempt: string): Reply<number>;
 };
 
 /** Defines every script on the connection, once. */

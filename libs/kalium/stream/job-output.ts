@@ -21,8 +21,13 @@ export class OutputTooLargeError extends Error {
 
 /** One chunk as readers see it. */
 export interface OutputChunk {
+  /** Its index in its run (from 0). */
   index: number;
   chunk: unknown;
+  /** The run that streamed it (the job's attempt): a retried or rerun job streams again from index 0. */
+  attempt: number;
+  /** Where a reader resumes after it (see readOutput). */
+  cursor: string;
 }
 
 /**
@@ -37,17 +42,19 @@ export class JobOutputWriter {
   readonly #channel: string;
   readonly #id: string;
   readonly #ttl: string;
+  readonly #attempt: string;
   readonly #maxBytes: number;
   #bytes = 0;
   #last: Promise<unknown> = Promise.resolve();
   #failure: unknown;
 
-  constructor(redis: RedisClient, keys: AppKeys, id: string, options: { ttlSeconds: number; maxBytes: number }) {
+  constructor(redis: RedisClient, keys: AppKeys, id: string, options: { ttlSeconds: number; maxBytes: number; attempt: number }) {
     this.#redis = withScripts(redis);
     this.#key = keys.jobOutput(id);
     this.#channel = keys.jobNotices(id);
     this.#id = id;
     this.#ttl = String(options.ttlSeconds);
+    this.#attempt = String(Math.max(1, options.attempt));
     this.#maxBytes = options.maxBytes;
   }
 
@@ -69,7 +76,7 @@ export class JobOutputWriter {
     const index = this.chunks.length;
     this.chunks.push(chunk === undefined ? null : chunk);
     const notice = encodeNotice({ id: this.#id, type: 'output', index });
-    this.#last = this.#redis.kaliumOutputAppend(this.#key, String(index), json, this.#ttl, this.#channel, notice).catch((error: unknown) => {
+    this.#last = this.#redis.kaliumOutputAppend(this.#key, String(index), json, this.#ttl, this.#channel, notice, this.#attempt).catch((error: unknown) => {
       this.#failure ??= error;
     });
     return index;
@@ -82,10 +89,16 @@ export class JobOutputWriter {
   }
 }
 
-/** The chunks of a job's output from index `from` on (all of them by default); empty when it has none. */
-export async function readOutput(redis: RedisClient, keys: AppKeys, id: string, from = 0): Promise<OutputChunk[]> {
-  const entries = await redis.xrange(keys.jobOutput(id), from === 0 ? '-' : `(0-${from}`, '+');
-  return entries.map(([entryId, fields]) => ({ index: Number(entryId.slice(2)) - 1, chunk: JSON.parse(fields[1]!) as unknown }));
+/**
+ * The chunks of a job's output after `after` (a chunk's cursor), or all of them; empty when it has none.
+ * After a rerun, a reader past the earlier run's chunks gets the new run's from its first.
+ */
+export async function readOutput(redis: RedisClient, keys: AppKeys, id: string, after?: string): Promise<OutputChunk[]> {
+  const entries = await redis.xrange(keys.jobOutput(id), after === undefined ? '-' : `(${after}`, '+');
+  return entries.map(([entryId, fields]) => {
+    const [attempt, seq] = entryId.split('-');
+    return { index: Number(seq) - 1, chunk: JSON.parse(fields[1]!) as unknown, attempt: Number(attempt), cursor: entryId };
+  });
 }
 
 /** `GET /jobs/:id`'s `output`: the chunks so far, or undefined for a job that has streamed nothing. */

@@ -24,6 +24,7 @@ export async function resultOf(value: unknown, run: JobRun, maxBytes: number | u
   const writer = new JobOutputWriter(deps.runtime.redis, deps.runtime.keys, run.id, {
     ttlSeconds: deps.runtime.config.resultTtl,
     maxBytes: maxBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    attempt: run.claimed.job.attemptsStarted,
   });
   const throttle = webhookThrottle(run, deps);
   const iterator = value[Symbol.asyncIterator]();
