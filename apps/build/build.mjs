@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'dist');
 /** The parts of the tree the package ships; apps/example and apps/webhook-receiver stay out of it. */
-const SHIPPED = ['libs/kalium', 'libs/client', 'libs/python', 'apps/cli', 'apps/api', 'apps/worker'];
+const SHIPPED = ['libs/kalium', 'libs/client', 'libs/shared', 'libs/python', 'apps/cli', 'apps/api', 'apps/worker'];
 
 rmSync(dist, { recursive: true, force: true });
 const tsc = join(root, 'node_modules/typescript/bin/tsc');

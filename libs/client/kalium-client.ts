@@ -1,7 +1,7 @@
 import { KaliumClientError } from './client-error.ts';
 import { streamChunks } from './job-stream.ts';
 import { isFinished, type JobBody, type JobEvent, type JobWebhookEvent, type SubmitResult } from './job-types.ts';
-import { parseRetryAfter, retryDelayMs } from './retry-delay.ts';
+import { parseRetryAfter, retryDelayMs } from '../shared/retry-delay.ts';
 import type { BodyAt, PathOf, ResultAt } from './route-types.ts';
 import { SseParser } from './sse-parser.ts';
 

@@ -155,7 +155,9 @@ class KaliumApp<C, R extends RouteTypes> {
     if ((globalThis as Record<symbol, unknown>)[LOADED_BY_CLI]) return;
     const file = process.argv[1];
     if (!file) throw new Error('app.serve() must be called from a file run with node or tsx');
-    const cli = fileURLToPath(new URL('../../../apps/cli/kalium.mjs', import.meta.url));
+    // The package's own `kalium/cli` export, resolved as any importer would: the library names the
+    // CLI by its public entry point, not by a path into apps/.
+    const cli = fileURLToPath(import.meta.resolve('kalium/cli'));
     const child = spawn(process.execPath, [cli, 'dev', file], { stdio: 'inherit' });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     child.on('exit', (code) => process.exit(code ?? 1));

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { parseRetryAfter } from '../../client/retry-delay.ts';
+import { parseRetryAfter } from '../../shared/retry-delay.ts';
 import { guardedLookup, isForbiddenAddress } from './address-policy.ts';
 import { hostOf } from './webhook-target.ts';
 

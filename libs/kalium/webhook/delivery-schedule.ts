@@ -1,4 +1,4 @@
-import { retryDelayMs } from '../../client/retry-delay.ts';
+import { retryDelayMs } from '../../shared/retry-delay.ts';
 
 /** How one delivery is attempted and retried. Stored with the delivery, so a retry after a restart keeps it. */
 export interface DeliverySchedule {

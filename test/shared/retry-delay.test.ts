@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseRetryAfter, retryDelayMs } from '../../libs/client/retry-delay.ts';
+import { parseRetryAfter, retryDelayMs } from '../../libs/shared/retry-delay.ts';
 
 const schedule = { initialMs: 100, maxMs: 1000 };
 
