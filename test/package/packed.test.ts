@@ -139,6 +139,31 @@ for (const [file, source] of [
   });
 }
 
+test('the installed kalium bin serves a potassium app (.py) from the Python package it ships', async (t) => {
+  writeFileSync(
+    join(project, 'app.py'),
+    [
+      'from potassium import Potassium, Request, Response',
+      'app = Potassium("frompy")',
+      '@app.init',
+      'def init():',
+      '    return {"greeting": "hello"}',
+      '@app.handler("/", gpu=True)',
+      'def handler(context: dict, request: Request) -> Response:',
+      '    return Response(json={"from": "py", "greeting": context["greeting"]}, status=200)',
+    ].join('\n'),
+  );
+  const api = spawn(join(project, 'node_modules/.bin/kalium'), ['api', 'app.py'], {
+    cwd: project,
+    env: cleanEnv({ REDIS_URL: redis.url }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => void api.kill('SIGKILL'));
+  const url = await listening(api);
+  const res = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  t.deepEqual(await res.json(), { from: 'py', greeting: 'hello' });
+});
+
 test('npx tsx app.ts with app.serve() runs the app as kalium dev does, in a user project', async (t) => {
   writeFileSync(
     join(project, 'served.ts'),
