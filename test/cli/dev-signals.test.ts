@@ -26,7 +26,7 @@ test('Ctrl-C to kalium dev’s process group: the running job finishes once, not
       process.kill(-dev.pid!, 'SIGKILL');
     } catch {}
   });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (!(out.includes('"msg":"worker ready"') && /"msg":"api listening"/.test(out))) {
     if (Date.now() > deadline) throw new Error(`kalium dev did not come up: ${out}`);
     await sleep(50);

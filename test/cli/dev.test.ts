@@ -75,11 +75,18 @@ test('app.serve() in a file run directly does what kalium dev does', async (t) =
     env: cleanEnv({ KALIUM_DEV_REDIS_PORT: String(port) }),
     cwd: resolve('.'),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // serve() starts kalium dev, which starts more: the teardown kills the whole group
   });
-  t.teardown(() => child.kill('SIGKILL'));
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group has ended already
+    }
+  });
   const url = await new Promise<string>((done, fail) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`no api listening line: ${out}`)), 30_000);
+    const timer = setTimeout(() => fail(new Error(`no api listening line: ${out}`)), 60_000);
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /"url":"(http:[^"]+)".*"msg":"api listening"/.exec(out);

@@ -65,7 +65,8 @@ export async function startKalium(
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'SIGKILL'));
   });
-  const waitForLog: KaliumProcess['waitForLog'] = (match, timeoutMs = 20_000) =>
+  // Generous: a cold start compiles the sources through tsx, which takes long on a loaded machine.
+  const waitForLog: KaliumProcess['waitForLog'] = (match, timeoutMs = 60_000) =>
     new Promise((resolve, reject) => {
       const found = logs.find(match);
       if (found) return resolve(found);
