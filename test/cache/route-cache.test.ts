@@ -258,13 +258,14 @@ test('refresh-ahead: a hit close to expiry recomputes in the background, so the 
 
 test('metrics count hits, misses, waits and lock timeouts per route', async (t) => {
   const before = await cacheEvents('/metered');
-  // A waiter that gets the value: the first request computes for 300 ms, the second waits for it.
-  const computing = post('/metered', { tag: 'm1', ms: 300 });
+  // A waiter that gets the value: the first request computes for 1.5 s (inside lockTimeoutMs,
+  // and long enough that the second request arrives while it runs, even on a loaded machine), the second waits for it.
+  const computing = post('/metered', { tag: 'm1', ms: 1500 });
   await until(async () => (await runs('/metered', 'm1')) === 1);
-  const waiter = await post('/metered', { tag: 'm1', ms: 300 });
+  const waiter = await post('/metered', { tag: 'm1', ms: 1500 });
   t.is(waiter.headers.get('x-cache'), 'HIT');
   t.is((await computing).headers.get('x-cache'), 'MISS');
-  t.is((await post('/metered', { tag: 'm1', ms: 300 })).headers.get('x-cache'), 'HIT');
+  t.is((await post('/metered', { tag: 'm1', ms: 1500 })).headers.get('x-cache'), 'HIT');
   // A waiter that gives up: the computation takes longer than lockTimeoutMs (2 s), so it computes too.
   const slow = post('/metered', { tag: 'm2', ms: 4000 });
   await until(async () => (await runs('/metered', 'm2')) === 1);
