@@ -43,26 +43,3 @@ export function observeRequests(reporters: OutcomeReporter[]): (ctx: Context, ne
     }
   };
 }
-
-/**
- * Runs the rest of the chain, then reports how the request ended. A thrown error has not been
- * answered yet (the error handler above this middleware maps it), so its status is worked out the
- * same way the error handler will.
- */
-export async function observeRequest(ctx: Context, next: Next, report: (outcome: RequestOutcome) => void): Promise<void> {
-  const started = performance.now();
-  let status: number | undefined;
-  try {
-    await next();
-  } catch (error) {
-    status = toKaliumError(error).status;
-    throw error;
-  } finally {
-    report({
-      route: routeLabel(ctx),
-      method: ctx.method,
-      status: status ?? ctx.status,
-      durationMs: performance.now() - started,
-    });
-  }
-}

@@ -3,6 +3,7 @@ import type { JobContext } from '../app/routes.ts';
 import type { Logger } from '../log/logger.ts';
 import { ModelProcessGone, type CallRequest, type CallResult, type Hello } from './protocol.ts';
 import { PythonChild, type PythonChildOptions } from './python-child.ts';
+import { deferred } from '../process/deferred.ts';
 
 export interface ModelProcessOptions extends PythonChildOptions {
   /** Wait before the first restart after a failed one, doubling up to `maxRestartDelayMs`. @defaultValue 500 */
@@ -133,15 +134,4 @@ export class ModelProcess {
       return this.#up(child);
     }
   }
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }

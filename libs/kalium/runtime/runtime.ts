@@ -16,6 +16,7 @@ import { RedisBackend } from '../store/store.ts';
 import { registerWebhookSender, unregisterWebhookSender } from '../webhook/send-webhook.ts';
 import { WebhookSender } from '../webhook/webhook-sender.ts';
 import { QueueRegistry } from './queue-registry.ts';
+import { deferred } from '../process/deferred.ts';
 
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -212,15 +213,4 @@ export class Runtime {
 /** The lock keeper looks at its list often enough to renew each lock well within a third of its life. */
 function keeperTick(jobLockMs: number, leaseTtlMs: number): number {
   return Math.max(20, Math.floor(Math.min(jobLockMs, leaseTtlMs) / 12));
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {}); // a failed init is reported by initialize(); waiters still see the rejection
-  return { promise, resolve, reject };
 }
