@@ -7,6 +7,7 @@ import schemaApp from '../fixtures/apps/schema-app.ts';
 import { loadAppFile } from '../../libs/kalium/process/load-app.ts';
 import { startInProcessApi } from '../helpers/in-process-api.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { toJobBody } from '../../libs/kalium/queue/job-body.ts';
 
 let redis: RedisServer;
 // Loaded as the CLI loads it: a plain import would run the example's `app.serve()`.
@@ -111,4 +112,23 @@ test('OPENAPI=false leaves /openapi.json and /docs out', async (t) => {
   t.is(response.status, 404);
   t.is((await fetch(`${api.url}/docs`)).status, 404);
   t.is((await fetch(`${api.url}/healthz`)).status, 200);
+});
+
+test('job bodies as kalium builds them (failed, succeeded, canceled at a deadline) match the document’s Job schema', async (t) => {
+  const { doc } = await documentOf(t, example);
+  const ajv = new Ajv2020({ strict: false });
+  ajv.addSchema({ $id: 'components', $defs: doc.components.schemas });
+  const check = ajv.compile({ $ref: 'components#/$defs/Job' });
+  const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+  const job = { name: '/background', timestamp: T0, processedOn: T0 + 10, finishedOn: T0 + 20, progress: 40, attemptsStarted: 1, failedReason: undefined, workerLosses: 0, errorCode: undefined };
+  const base = { id: '00000000-0000-4000-8000-000000000000', job, canceled: undefined, result: { found: false, value: null } } as const;
+  const bodies = [
+    toJobBody({ ...base, state: 'failed', job: { ...job, failedReason: 'the model ran out of memory' } }, 3_600_000, T0 + 30),
+    toJobBody({ ...base, state: 'completed', result: { found: true, value: { results: [] } } }, 3_600_000, T0 + 30),
+    toJobBody({ ...base, state: 'failed', canceled: { canceledAt: T0 + 50, route: '/background', createdAt: T0, startedAt: T0 + 10, attempts: 1, progress: 40, bodyHash: '', code: 'deadline_exceeded', message: 'past its Cancel-After' } }, 3_600_000, T0 + 60),
+  ];
+  for (const body of bodies) {
+    t.truthy(body);
+    t.true(check({ ...body, webhook: null }), `${body?.status}: ${JSON.stringify(check.errors)}`);
+  }
 });

@@ -212,7 +212,7 @@ const COMPONENT_SCHEMAS: Json = {
       status: { enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'] },
       progress: { type: 'number', minimum: 0, maximum: 100 },
       result: { description: 'What the background handler returned (see the route’s x-kalium-result).' },
-      error: { type: ['object', 'null'] },
+      error: { type: ['string', 'null'], description: 'Why it failed or was canceled at its deadline, for humans; the stable code is error_code.' },
       error_code: { enum: ['worker_lost', 'handler_error', 'deadline_exceeded', null], description: '`deadline_exceeded`: canceled at its Cancel-After or route deadline.' },
       output: { type: 'array', description: 'A streaming (async generator) job’s chunks so far; absent when it has streamed nothing.' },
       attempts: { type: 'integer' },
