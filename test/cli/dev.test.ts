@@ -71,7 +71,7 @@ test('app.serve() in a file run directly does what kalium dev does', async (t) =
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'kalium-serve-'));
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--conditions=kalium-source', '--import', 'tsx', resolve('test/fixtures/apps/serve-app.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './apps/cli/register-source.mjs', resolve('test/fixtures/apps/serve-app.ts')], {
     env: cleanEnv({ KALIUM_DEV_REDIS_PORT: String(port) }),
     cwd: resolve('.'),
     stdio: ['ignore', 'pipe', 'pipe'],
