@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../libs/kalium/config/config.ts';
-import { devRedis } from '../../libs/kalium/process/embedded-redis.ts';
+import { devRedis, type DevRedis } from '../../libs/kalium/process/embedded-redis.ts';
 import { spawnKaliumChild, stopChild } from '../../libs/kalium/process/kalium-child.ts';
 import { exitOnStartupError } from '../../libs/kalium/process/shutdown.ts';
 import { redactRedisUrl } from '../../libs/kalium/redis/redis-url.ts';
@@ -40,7 +40,7 @@ export async function dev(appFile: string): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 }
 
-function describe(redis: { url: string; embedded: boolean; source: 'REDIS_URL' | 'found' | 'embedded' }): string {
+function describe(redis: DevRedis): string {
   const url = redactRedisUrl(redis.url);
   if (redis.source === 'REDIS_URL') return `using the Redis at ${url} (REDIS_URL)`;
   if (redis.source === 'found') return `using the Redis already running at ${url} (set REDIS_URL to use another)`;

@@ -5,9 +5,7 @@ import { Redis } from 'ioredis';
 
 export interface DevRedis {
   url: string;
-  /** Whether kalium started it (and so stops it). */
-  embedded: boolean;
-  /** Where it came from: `REDIS_URL`, found answering on the dev port, or started by kalium. */
+  /** Where it came from: `REDIS_URL`, found answering on the dev port, or started by kalium (which then stops it). */
   source: 'REDIS_URL' | 'found' | 'embedded';
   stop(): Promise<void>;
 }
@@ -26,9 +24,9 @@ export const NO_REDIS_MESSAGE = [
  */
 export async function devRedis(options: { redisUrl: string | undefined; port: number; dataDir?: string }): Promise<DevRedis> {
   const noop = async () => {};
-  if (options.redisUrl) return { url: options.redisUrl, embedded: false, source: 'REDIS_URL', stop: noop };
+  if (options.redisUrl) return { url: options.redisUrl, source: 'REDIS_URL', stop: noop };
   const url = `redis://127.0.0.1:${options.port}`;
-  if (await redisAnswers(url)) return { url, embedded: false, source: 'found', stop: noop };
+  if (await redisAnswers(url)) return { url, source: 'found', stop: noop };
 
   const dir = resolve(options.dataDir ?? '.kalium');
   mkdirSync(dir, { recursive: true });
@@ -44,7 +42,7 @@ export async function devRedis(options: { redisUrl: string | undefined; port: nu
   });
   if (!started) throw new Error(NO_REDIS_MESSAGE);
   await waitUntilAnswering(url, child);
-  return { url, embedded: true, source: 'embedded', stop: () => stopChild(child) };
+  return { url, source: 'embedded', stop: () => stopChild(child) };
 }
 
 /** Whether a Redis answers PING at `url` within ~300 ms (no retries). */
