@@ -100,6 +100,6 @@ export const JOB_FIELDS = {
   losses: 'kalium:losses',
   /** The error code of a job kalium failed itself (`worker_lost`). */
   errorCode: 'kalium:code',
-  /** BullMQ's deferred failure: set to `canceled` by a cancel, so a worker taking the job learns of it in that reply. */
-  deferredFailure: 'defa',
+  /** Set by a cancel (job-cancel.lua), so a worker taking the job learns of it in the reply that hands it over. */
+  canceled: 'kalium:canceled',
 } as const;

@@ -21,10 +21,10 @@ export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown>
  */
 export async function resultOf(value: unknown, run: JobRun, maxBytes: number | undefined, deps: RunDeps): Promise<unknown> {
   if (!isAsyncIterable(value)) return value;
-  const writer = new JobOutputWriter(deps.runtime.redis, deps.runtime.keys, run.id, {
-    ttlSeconds: deps.runtime.config.resultTtl,
+  const writer = new JobOutputWriter(deps.redis, deps.keys, run.id, {
+    ttlSeconds: deps.config.resultTtl,
     maxBytes: maxBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-    attempt: run.claimed.job.attemptsStarted,
+    attempt: run.job.attemptsStarted,
   });
   const throttle = webhookThrottle(run, deps);
   const iterator = value[Symbol.asyncIterator]();
@@ -52,7 +52,7 @@ export async function resultOf(value: unknown, run: JobRun, maxBytes: number | u
 
 /** The job's `output` webhook batches, when a hook listens to this job at all. */
 function webhookThrottle(run: JobRun, deps: RunDeps): OutputWebhookThrottle | undefined {
-  const { job } = run.claimed;
+  const { job } = run;
   const extra = job.data.extra;
   if (!deps.hooks.some((hook) => hook.onEvent && hook.listens?.(extra) !== false)) return undefined;
   // The payload is the job's body with `output` the chunks since the last delivery, from `output_index` on.

@@ -17,7 +17,7 @@ import { JobCanceledError } from './running-jobs.ts';
  * bounds the wait for a worker only: it is not checked once the job `started`.
  */
 export function deadlinePassed(run: JobRun, now: number, started: boolean): string | undefined {
-  const policy = run.claimed.job.data.policy;
+  const policy = run.job.data.policy;
   if (!policy) return undefined;
   if (!started && policy.startBy !== undefined && now >= policy.startBy) {
     return `The job waited in the queue longer than its route's maxQueueMs of ${policy.maxQueueMs} ms; it was not run.`;
@@ -49,7 +49,7 @@ export function cancelOverdue(runs: readonly JobRun[], deps: RunDeps): Promise<v
  * Past a timer's reach (over 24 days) there is no deadline to keep: Cancel-After is at most a day.
  */
 export function armDeadline(run: JobRun, deps: RunDeps): () => void {
-  const deadlineAt = run.claimed.job.data.policy?.deadlineAt;
+  const deadlineAt = run.job.data.policy?.deadlineAt;
   if (deadlineAt === undefined) return () => undefined;
   const timer = setTimeout(() => {
     const message = deadlinePassed(run, Date.now(), true);
@@ -59,7 +59,7 @@ export function armDeadline(run: JobRun, deps: RunDeps): () => void {
 }
 
 async function cancelAtDeadline(run: JobRun, message: string, deps: RunDeps, started: boolean): Promise<void> {
-  const { job } = run.claimed;
+  const { job } = run;
   const record: CanceledRecord = {
     ...recordOfJob(job, run.losses),
     canceledAt: Date.now(),
@@ -70,7 +70,7 @@ async function cancelAtDeadline(run: JobRun, message: string, deps: RunDeps, sta
   };
   const queue = { toKey: (id: string) => `${job.queueQualifiedName}:${id}` } as Pick<Queue, 'toKey'> as Queue;
   try {
-    const commit = await commitCancel(deps.runtime.redis, queue, deps.runtime.keys, run.id, record, deps.runtime.config.resultTtl);
+    const commit = await commitCancel(deps.redis, queue, deps.keys, run.id, record, deps.config.resultTtl);
     // Not waiting for the cancel's pub/sub message to come back: the run stops now.
     if (commit === 'canceled') run.controller.abort(new JobCanceledError(run.id));
   } catch (error) {

@@ -2,27 +2,30 @@ import type { Job } from 'bullmq';
 import type { LazyAbortController } from '../app/lazy-abort.ts';
 import { Request } from '../app/request.ts';
 import type { BackgroundRoute, JobContext } from '../app/routes.ts';
+import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { JobData } from '../queue/job-data.ts';
 import { runSnapshot, toJobBody, type JobBody, type RunEnd } from '../queue/job-body.ts';
-import type { JobHooks } from '../queue/job-hooks.ts';
+import { announce, type JobHooks } from '../queue/job-hooks.ts';
 import { fieldsOfJob } from '../queue/job-reader.ts';
-import { announce } from '../queue/job-hooks.ts';
-import type { Runtime } from '../runtime/runtime.ts';
-import type { JobRecords } from './job-records.ts';
+import type { RedisClient } from '../redis/connection.ts';
+import type { AppKeys } from '../redis/keys.ts';
 import type { LockKeeper } from '../lock/lock-keeper.ts';
+import type { JobRecords } from './job-records.ts';
+import type { Taken } from './queue-taker.ts';
 import type { RunningJobs } from './running-jobs.ts';
 import type { WorkerGpu } from './worker-lease.ts';
 
-/** A job a worker has taken from the queue: BullMQ's job and the lock token it holds it by. */
-export interface Claimed {
-  job: Job<JobData>;
-  token: string;
-}
-
-/** What running jobs needs from the worker around it. */
+/** What running jobs needs from the worker around it: these parts, not the whole runtime. */
 export interface RunDeps {
-  runtime: Runtime;
+  config: Pick<Config, 'jobLockMs' | 'maxWorkerLosses' | 'resultTtl'>;
+  /** The app's context (what `init` returned), handed to gpu routes. */
+  context(): unknown;
+  metrics: Metrics;
+  /** The process's command connection and the app's keys: streamed output, deadline cancels. */
+  redis: RedisClient;
+  keys: AppKeys;
   records: JobRecords;
   running: RunningJobs;
   keeper: LockKeeper;
@@ -37,7 +40,7 @@ export interface RunDeps {
 
 /** One job being run: the request and job context its handler gets, and what stops when it ends. */
 export interface JobRun {
-  readonly claimed: Claimed;
+  readonly job: Job<JobData>;
   readonly id: string;
   readonly controller: LazyAbortController;
   readonly request: Request;
@@ -49,14 +52,13 @@ export interface JobRun {
 }
 
 /**
- * Registers a claimed job as running (so a cancel reaches it) and keeps its lock alive from the lock
+ * Registers a taken job as running (so a cancel reaches it) and keeps its lock alive from the lock
  * keeper's thread; builds what the handler gets.
  */
-export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps): JobRun {
-  const { job, token } = claimed;
+export function startRun({ job, token }: Taken, route: BackgroundRoute, deps: RunDeps): JobRun {
   const id = job.id!;
   const controller = deps.running.start(id);
-  const lockMs = deps.runtime.config.jobLockMs;
+  const lockMs = deps.config.jobLockMs;
   const releaseLock = deps.keeper.keepJobLock({
     jobId: id,
     lockKey: deps.lockKey(id),
@@ -67,7 +69,7 @@ export function startRun(claimed: Claimed, route: BackgroundRoute, deps: RunDeps
   });
   const context = new RunContext(id, Math.max(1, job.attemptsStarted), controller, (percent) => reportProgress(run, percent, deps));
   const run: JobRun = {
-    claimed,
+    job,
     id,
     controller,
     request: Request.fromData(job.data.request, controller),
@@ -102,12 +104,12 @@ class RunContext implements JobContext {
 }
 
 async function reportProgress(run: JobRun, percent: number, deps: RunDeps): Promise<void> {
-  const { job } = run.claimed;
+  const { job } = run;
   if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
     throw new TypeError(`job.progress takes a number from 0 to 100, got ${String(percent)}`);
   }
   await job.updateProgress(percent);
-  deps.records.notice({ id: job.id!, type: 'progress', progress: percent });
+  deps.records.notice({ id: run.id, type: 'progress', progress: percent });
   if (deps.hooks.length > 0) await announce(deps.hooks, deps.logger, 'progress', () => bodyOfRun(job, { status: 'running' }, run.losses), job.data.extra);
 }
 

@@ -1,24 +1,24 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnrecoverableError, isNotConnectionError } from 'bullmq';
 import { announce, type JobHooks } from '../queue/job-hooks.ts';
 import type { RunEnd } from '../queue/job-body.ts';
-import type { JobData } from '../queue/job-data.ts';
 import { recordOfJob } from '../queue/job-reader.ts';
 import { connectionErrorLog } from '../log/connection-errors.ts';
 import { logJobEnd } from '../log/job-log.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { BatchCollector } from './batch-collector.ts';
 import { FinishedJobSweeper } from './finished-job-sweeper.ts';
-import { JobRecords } from './job-records.ts';
-import { bodyOfRun, type Claimed, type RunDeps } from './job-run.ts';
+import { JobRecords, type Stored } from './job-records.ts';
+import { bodyOfRun, type RunDeps } from './job-run.ts';
 import { CANCELED_REASON, runJobs, type Outcome } from './run-jobs.ts';
+import { QueueTaker, type Taken } from './queue-taker.ts';
 import { RunningJobs } from './running-jobs.ts';
 import { WorkerGpu } from './worker-lease.ts';
 
 /**
- * How long BullMQ waits before fetching again after a failed fetch. Its default (15 s) would leave a
- * worker idle that long after every Redis outage; 2 s resumes promptly without spinning.
+ * How long the loop waits after Redis refused a take or a finish before trying again: BullMQ's own
+ * default (15 s) would leave a worker idle that long after every outage; 2 s resumes promptly.
  */
-const RUN_RETRY_DELAY_MS = 2000;
+const RETRY_DELAY_MS = 2000;
 
 /**
  * BullMQ's own limit on how often a job may stall is not used: a worker's death is not the job's
@@ -30,59 +30,63 @@ const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 type State = 'created' | 'running' | 'stopping' | 'stopped';
 
 /**
- * The GPU worker: drains the app's job queue one job (or one batch) at a time. BullMQ moves jobs and
- * recovers those of dead workers (stalled-job check); kalium adds the GPU lease, cancel, results
- * written once, dynamic batching, and lock renewal from the runtime's keeper thread (see LockKeeper).
+ * The GPU worker: one loop, one job (or one batch) at a time —
+ *
+ *   take a job (or up to `maxSize` for a batch route) → was it canceled? → GPU lease → run the handler
+ *   → store the result and complete the job (one write; the completion takes the next job) → record
+ *   the end (notices, metrics, the log line, hooks).
+ *
+ * BullMQ moves the jobs (QueueTaker) and hands the jobs of dead workers back to the queue; kalium adds
+ * the lease, cancels, results written once, batches, and lock renewal from the keeper's thread.
  * `created → running → stopping → stopped`.
  */
 export class JobWorker {
   #state: State = 'created';
-  readonly #worker: Worker<JobData, null>;
-  readonly #collector: BatchCollector;
+  readonly #runtime: Runtime;
+  readonly #taker: QueueTaker;
   readonly #deps: RunDeps;
-  /** What the processor decided for each job, for the completed/failed events BullMQ emits after. */
-  readonly #outcomes = new WeakMap<Job, Outcome>();
-  #closing: Promise<void> | undefined;
-  /** The job (or batch) being processed, until the processor returns. */
-  #current: Promise<unknown> | undefined;
-  /** What runs after BullMQ recorded a job's end (notices, metrics, the log line, hooks), awaited by close(). */
+  /** Ends being recorded (hooks can take a round trip or two); close() waits for them. */
   readonly #ending = new Set<Promise<void>>();
+  /** The take being run, until it is finished (see jobsEnded). */
+  #current: Promise<unknown> | undefined;
+  #closing: Promise<void> | undefined;
   readonly #logError: (error: Error) => void;
 
   constructor(runtime: Runtime, hooks: readonly JobHooks[] = []) {
     const { config, keys, logger } = runtime;
+    this.#runtime = runtime;
     this.#logError = connectionErrorLog(logger, 'job worker error (retrying)');
-    // BullMQ's commands and the worker's own go on one connection: a job's result is sent before BullMQ's
-    // completion of it, and in the same write (see write-coalescing.ts).
+    // The result's write and BullMQ's completion of the job go on one connection, in this order, and
+    // leave in one write (see write-coalescing.ts). It waits for Redis to come back rather than failing.
     const connection = runtime.connection('blocking');
-    const shared = { connection, prefix: keys.prefix, lockDuration: config.jobLockMs, skipLockRenewal: true };
-    this.#worker = new Worker<JobData, null>(keys.jobQueue, (job, token) => this.#process(job, token!), {
-      ...shared,
-      autorun: false,
-      concurrency: 1,
-      stalledInterval: config.stalledIntervalMs,
-      maxStalledCount: UNLIMITED_STALLS,
-      runRetryDelay: RUN_RETRY_DELAY_MS,
-    });
-    this.#collector = new BatchCollector(
-      new Worker<JobData>(keys.jobQueue, undefined, { ...shared, autorun: false, skipStalledCheck: true }),
+    this.#taker = new QueueTaker(keys.jobQueue, {
       connection,
-      (error) => this.#logError(error),
-    );
-    const records = new JobRecords(connection, keys, (id) => this.#worker.toKey(id), { resultTtl: config.resultTtl, maxWorkerLosses: config.maxWorkerLosses }, logger);
-    const keeper = runtime.keeper;
+      prefix: keys.prefix,
+      lockDuration: config.jobLockMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      maxStalledCount: UNLIMITED_STALLS,
+    });
+    const records = new JobRecords(connection, keys, (id) => this.#taker.toKey(id), { resultTtl: config.resultTtl, maxWorkerLosses: config.maxWorkerLosses }, logger);
     this.#deps = {
-      runtime,
+      config,
+      context: () => runtime.context,
+      metrics: runtime.metrics,
+      redis: runtime.redis,
+      keys,
       records,
       running: new RunningJobs(runtime.connection('blocking'), keys.jobCancels, records, logger),
-      keeper,
-      gpu: new WorkerGpu(runtime, logger),
+      keeper: runtime.keeper,
+      gpu: new WorkerGpu({ lease: runtime.lease, gpuStats: runtime.gpuStats, metrics: runtime.metrics }, logger),
       hooks,
-      lockKey: (jobId) => `${this.#worker.toKey(jobId)}:lock`,
-      stalledKey: this.#worker.keys.stalled!,
+      lockKey: (jobId) => `${this.#taker.toKey(jobId)}:lock`,
+      stalledKey: this.#taker.keys.stalled!,
       logger,
     };
-    this.#listen();
+    this.#taker.on('stalled', (jobId) => {
+      logger.warn({ jobId }, 'a job’s worker stopped renewing its lock (it died?); the job goes back to the queue');
+      records.notice({ id: jobId, type: 'changed' });
+    });
+    this.#taker.on('error', (error) => this.#logError(error));
   }
 
   get state(): State {
@@ -93,18 +97,18 @@ export class JobWorker {
   async start(): Promise<void> {
     if (this.#state !== 'created') return;
     this.#state = 'running';
-    void this.#worker.run().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'the job worker stopped on an error'));
-    await this.#worker.waitUntilReady();
+    await this.#taker.waitUntilReady();
+    void this.#taker.start(() => this.#drain());
   }
 
-  /** Stops taking jobs, lets the running one finish, then stops the rest. Idempotent. */
+  /** Stops taking jobs, lets the running one finish and its end be recorded, then stops the rest. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'stopping';
-      const steps: Array<[string, () => Promise<void> | void]> = [
-        ['queue worker (finishing the running job)', () => this.#worker.close()],
-        ['last jobs’ logs, metrics and hooks', () => this.#endingsDone()],
-        ['batch collector', () => this.#collector.close()],
+      const steps: Array<[string, () => Promise<unknown> | void]> = [
+        // BullMQ's close interrupts a wait for a job, then waits for the loop (QueueTaker.start).
+        ['queue worker (finishing the running job)', () => this.#taker.close()],
+        ['the last jobs’ ends', () => Promise.all(this.#ending)],
         ['GPU lease', () => this.#deps.gpu.close()],
         ['cancel listener', () => this.#deps.running.close()],
       ];
@@ -121,64 +125,123 @@ export class JobWorker {
   }
 
   /**
-   * Resolves once no job is being processed. Called while stopping (no job starts after close()),
-   * it tells when what is left to do is recording the last end and closing connections.
+   * Resolves once no job is being run. Called while stopping (no job starts after close()), it tells
+   * when what is left to do is recording the last end and closing connections.
    */
   async jobsEnded(): Promise<void> {
     while (this.#current) await this.#current;
   }
 
-  #process(job: Job<JobData>, token: string): Promise<null> {
-    const running = this.#run(job, token);
-    const current = running.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#current = current;
-    void current.then(() => {
-      if (this.#current === current) this.#current = undefined;
-    });
-    return running;
+  /** The loop. A job handed over by the last finish is run even while closing: it is held, and taken. */
+  async #drain(): Promise<void> {
+    let next: Taken | undefined;
+    while (next || !this.#taker.stopping) {
+      try {
+        const taken = next ?? (await this.#taker.take());
+        next = undefined;
+        if (!taken) continue;
+        const current = this.#runTake(taken);
+        this.#current = current;
+        next = await current;
+      } catch (error) {
+        // Redis refused the take (finishes retry on their own): BullMQ's loop waits the same way.
+        this.#logError(error as Error);
+        if (!this.#taker.stopping) await sleep(RETRY_DELAY_MS);
+      } finally {
+        this.#current = undefined;
+      }
+    }
   }
 
-  async #run(job: Job<JobData>, token: string): Promise<null> {
+  /** One take, from its first job to its finish; returns the job the finish took next, if any. */
+  async #runTake(first: Taken): Promise<Taken | undefined> {
     const takenAt = Date.now();
-    const route = this.#deps.runtime.app.route(job.name);
+    const route = this.#runtime.app.route(first.job.name);
     if (route?.kind !== 'background') {
-      throw new UnrecoverableError(`This app has no background route ${job.name} (was the job queued by another version of the app?).`);
+      const message = `This app has no background route ${first.job.name} (was the job queued by another version of the app?).`;
+      return this.#finish([first], [{ status: 'failed', message, retry: false }]);
     }
-    const claimed: Claimed[] = [{ job, token }, ...(await this.#collector.collect(route, takenAt))];
-    const outcomes = await runJobs(route, claimed, this.#deps);
-    await Promise.all(claimed.slice(1).map((more, i) => this.#finishByHand(more, outcomes[i + 1]!)));
-    const outcome = outcomes[0]!;
-    this.#outcomes.set(job, outcome);
-    if (outcome.status === 'succeeded') return null;
-    throw failureFor(outcome);
+    const taken = await this.#taker.takeBatch(route, first, takenAt).catch((error: unknown) => {
+      this.#logError(error as Error); // the batch goes on with what was taken before Redis refused
+      return [first];
+    });
+    const outcomes = await runJobs(route, taken, this.#deps).catch((error: unknown): Outcome[] => {
+      this.#deps.logger.error({ err: error, route: route.path }, 'the worker could not run the jobs; they are retried');
+      return taken.map(() => ({ status: 'failed', message: 'The worker could not run the job.', retry: true }));
+    });
+    return this.#finish(taken, outcomes);
   }
 
-  /** Batched jobs taken by hand are completed by hand (the first is BullMQ's to complete). */
-  async #finishByHand({ job, token }: Claimed, outcome: Outcome): Promise<void> {
+  /**
+   * Stores each succeeded job's result and completes it, or fails it (a retry, unless it cannot pass),
+   * all in one write; the last job's command takes the next job unless the worker is stopping. Then
+   * records each end, without holding up the next job.
+   */
+  async #finish(taken: Taken[], outcomes: Outcome[]): Promise<Taken | undefined> {
+    const last = taken.length - 1;
+    const finished = await Promise.all(taken.map((one, i) => this.#finishOne(one, outcomes[i]!, i === last && !this.#taker.stopping)));
+    for (const [i, { outcome }] of finished.entries()) {
+      if (!outcome) continue;
+      const ending = this.#ended(taken[i]!, outcome, outcomes[i]!).catch((error: unknown) => this.#deps.logger.error({ err: error }, 'error after a job ended'));
+      this.#ending.add(ending);
+      void ending.finally(() => this.#ending.delete(ending));
+    }
+    return finished[last]!.next;
+  }
+
+  /**
+   * One job's finishing command (and its result's script before it), retried while Redis is away. The
+   * outcome is `canceled` when a cancel came before the result; undefined when the job is no longer this
+   * worker's (its lock lapsed: it runs again elsewhere).
+   */
+  async #finishOne(one: Taken, outcome: Outcome, fetchNext: boolean): Promise<{ outcome?: Outcome; next?: Taken }> {
+    const { logger } = this.#deps;
+    const id = one.job.id!;
+    for (;;) {
+      try {
+        if (outcome.status !== 'succeeded') return { outcome, next: await this.#taker.fail(one, failureFor(outcome), fetchNext) };
+        const stored = outcome.json === undefined ? undefined : this.#store(id, outcome.json);
+        const [kept, next] = await Promise.all([stored, this.#taker.complete(one, fetchNext)]);
+        // Completed in BullMQ without a result: its cancel marker makes it `canceled` everywhere.
+        if (kept === 'canceled') return { outcome: { status: 'canceled' }, next };
+        if (kept === 'failed') return { outcome: { status: 'failed', message: 'The result could not be stored.', retry: false }, next };
+        return { outcome, next };
+      } catch (error) {
+        if (isNotConnectionError(error as Error)) {
+          logger.warn({ err: error, jobId: id }, 'could not finish the job (its lock lapsed?); it will run again');
+          return {};
+        }
+        this.#logError(error as Error);
+        await sleep(RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  /** Stores a result (see JobRecords.store); what became of it, `failed` when Redis refused it (logged). */
+  async #store(id: string, json: string): Promise<Stored | 'failed'> {
+    const { records, logger } = this.#deps;
     try {
-      if (outcome.status === 'succeeded') await job.moveToCompleted(null, token, false);
-      else await job.moveToFailed(failureFor(outcome), token, false);
-      await this.#ended(job, outcome);
+      const kept = await records.store(id, json);
+      if (kept === 'kept-earlier') logger.warn({ jobId: id }, 'an earlier run of this job already stored its result; it is kept');
+      return kept;
     } catch (error) {
-      this.#deps.logger.warn({ err: error, jobId: job.id }, 'could not finish a batched job (its lock lapsed?); it will run again');
+      logger.error({ err: error, jobId: id }, 'the job’s result could not be stored');
+      return 'failed';
     }
   }
 
-  /** After BullMQ has recorded a run's end: notices, metrics, logs and hooks. */
-  async #ended(job: Job<JobData>, reported: Outcome): Promise<void> {
-    const { records, runtime, logger, hooks } = this.#deps;
-    const outcome = await this.#settled(reported);
+  /** After a job's end is in Redis: notices, metrics, the log line and hooks. */
+  async #ended(taken: Taken, outcome: Outcome, reported: Outcome): Promise<void> {
+    const { records, logger, hooks, metrics } = this.#deps;
+    const { job } = taken;
     // A stored result was announced by the script that stored it.
-    if (!(reported.status === 'succeeded' && reported.stored)) records.notice({ id: job.id!, type: 'changed' });
+    if (!(reported.status === 'succeeded' && reported.json !== undefined)) records.notice({ id: job.id!, type: 'changed' });
     const failure = outcome.status === 'failed' ? { message: outcome.message, error: outcome.error } : undefined;
     if (failure && job.finishedOn === undefined) {
       logger.info({ jobId: job.id, attempt: job.attemptsStarted, error: failure.message, err: failure.error }, 'job failed; it will be retried');
       return;
     }
-    runtime.metrics.jobs.inc({ route: job.name, outcome: outcome.status });
+    metrics.jobs.inc({ route: job.name, outcome: outcome.status });
     logJobEnd(logger, job, outcome.status, failure);
     const losses = reported.losses ?? 0;
     let end: RunEnd;
@@ -190,49 +253,9 @@ export class JobWorker {
     else end = { status: 'succeeded', result: outcome.result };
     if (hooks.length > 0) await announce(hooks, logger, outcome.status, () => bodyOfRun(job, end, losses), job.data.extra);
   }
-
-  /** The outcome once the result's write has landed: `canceled` when a cancel came first. */
-  async #settled(outcome: Outcome): Promise<Outcome> {
-    if (outcome.status !== 'succeeded' || !outcome.stored) return outcome;
-    try {
-      return (await outcome.stored) === 'canceled' ? { status: 'canceled' } : outcome;
-    } catch {
-      return { status: 'failed', message: 'The result could not be stored.', retry: false }; // logged by runJobs
-    }
-  }
-
-  /**
-   * Records a job's end once BullMQ has (its 'completed' or 'failed' event). Started at once: deferring
-   * it past the next job's first write was measured inside the noise (bench/README.md) and is gone.
-   */
-  #afterEnd(job: Job<JobData>, reported: Outcome): void {
-    const running = this.#ended(job, reported).catch((error: unknown) => this.#deps.logger.error({ err: error }, 'error after a job ended'));
-    this.#ending.add(running);
-    void running.finally(() => this.#ending.delete(running));
-  }
-
-  /** Resolves once every job's ending has finished (closing). */
-  async #endingsDone(): Promise<void> {
-    await Promise.all(this.#ending);
-  }
-
-  #listen(): void {
-    const { logger, records } = this.#deps;
-    this.#worker.on('completed', (job) => this.#afterEnd(job, this.#outcomes.get(job) ?? { status: 'succeeded', result: null }));
-    this.#worker.on('failed', (job, error) => {
-      if (!job) return;
-      // BullMQ fails a job taken with a deferred failure unrun: the cancel's (see cancel.lua).
-      const unrun: Outcome = job.deferredFailure === CANCELED_REASON ? { status: 'canceled' } : { status: 'failed', message: error.message, retry: false };
-      this.#afterEnd(job, this.#outcomes.get(job) ?? unrun);
-    });
-    this.#worker.on('stalled', (jobId) => {
-      logger.warn({ jobId }, 'a job’s worker stopped renewing its lock (it died?); the job goes back to the queue');
-      records.notice({ id: jobId, type: 'changed' });
-    });
-    this.#worker.on('error', (error) => this.#logError(error));
-  }
 }
 
+/** The error a job's attempt fails with in BullMQ: an UnrecoverableError where no retry may follow. */
 function failureFor(outcome: Exclude<Outcome, { status: 'succeeded' }>): Error {
   if (outcome.status === 'canceled') return new UnrecoverableError(CANCELED_REASON);
   return outcome.retry ? new Error(outcome.message) : new UnrecoverableError(outcome.message);

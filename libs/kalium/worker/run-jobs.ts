@@ -2,9 +2,10 @@ import { LazyAbortController } from '../app/lazy-abort.ts';
 import { Response } from '../app/response.ts';
 import type { BackgroundFn, BackgroundRoute, BatchFn } from '../app/routes.ts';
 import { announce } from '../queue/job-hooks.ts';
-import { bodyOfRun, startRun, type Claimed, type JobRun, type RunDeps } from './job-run.ts';
+import { bodyOfRun, startRun, type JobRun, type RunDeps } from './job-run.ts';
 import { JobCanceledError } from './running-jobs.ts';
-import type { Precheck, Stored } from './job-records.ts';
+import type { Precheck } from './job-records.ts';
+import type { Taken } from './queue-taker.ts';
 import type { WorkerLease } from './worker-lease.ts';
 import { armDeadline, cancelOverdue } from './job-deadline.ts';
 import { isAsyncIterable, resultOf } from '../stream/run-output.ts';
@@ -12,15 +13,15 @@ import { OutputTooLargeError } from '../stream/job-output.ts';
 
 /**
  * What became of one job of a run. `retry` false: no further attempt, whatever `attempts` says.
- * `stored`: the result's write, still in flight when the job is handed back to BullMQ (see outcomeOf).
+ * `json`: the result to store; absent when an earlier run of the job stored it.
  */
 export type Outcome = (
-  | { status: 'succeeded'; result: unknown; stored?: Promise<Stored> }
+  | { status: 'succeeded'; result: unknown; json?: string }
   | { status: 'failed'; message: string; retry: boolean; code?: 'worker_lost'; error?: unknown }
   | { status: 'canceled' }
 ) & { /** Workers lost while running the job (for its body). */ losses?: number };
 
-/** BullMQ's failedReason, and deferred failure, of a canceled job (its status comes from the cancel marker). */
+/** BullMQ's failedReason of a canceled job (its status comes from the cancel marker). */
 export const CANCELED_REASON = 'canceled';
 
 /** The reason `job.signal` carries when the job ran past its route's `timeoutMs`. */
@@ -34,13 +35,12 @@ export class JobTimeoutError extends Error {
 type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
 
 /**
- * Runs claimed jobs of one route: one job, or a batch handed to the handler as arrays. Jobs canceled
+ * Runs taken jobs of one route: one job, or a batch handed to the handler as arrays. Jobs canceled
  * before they start, or whose result an earlier run already stored, are not run. gpu routes run under
- * the device's GPU lease, held until the handler really stops (past a timeout too). Each result is
- * stored once, unless its job was canceled meanwhile.
+ * the device's GPU lease, held until the handler really stops (past a timeout too).
  */
-export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[], deps: RunDeps): Promise<Outcome[]> {
-  const runs = claimed.map((one) => startRun(one, route, deps));
+export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], deps: RunDeps): Promise<Outcome[]> {
+  const runs = taken.map((one) => startRun(one, route, deps));
   const disarm = runs.map((run) => armDeadline(run, deps));
   try {
     const overdue = cancelOverdue(runs, deps);
@@ -48,7 +48,7 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
     // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
     // ends, and a lease taken is given back, when none of them is to run.
     const nothingToRun = allAborted(runs.map((run) => run.controller));
-    const prechecks = checkBeforeRun(runs, deps);
+    const prechecks = checkBeforeRun(runs, taken, deps);
     void prechecks.then(
       (checks) => checks.forEach((check, i) => check.state !== 'run' && runs[i]!.controller.abort(new JobCanceledError(runs[i]!.id))),
       () => nothingToRun.abort(),
@@ -78,55 +78,55 @@ export async function runJobs(route: BackgroundRoute, claimed: readonly Claimed[
 
 /**
  * Where each job stands before it runs. A cancel committed before the job was taken came with it: the
- * cancel sets BullMQ's deferred failure on the job's hash, which the reply handing the job over
- * carries (no race between the cancel's pub/sub message and that reply, on two connections). A cancel
- * heard since aborts the run's controller. A job taken again (a retry, or its worker died) is read from
- * Redis too: an earlier run may have stored its result, and a worker lost is counted (SPEC §17).
+ * cancel marks the job's hash, which the reply handing the job over carries (no race between the
+ * cancel's pub/sub message and that reply, on two connections). A cancel heard since aborts the run's
+ * controller. A job taken again (a retry, or its worker died) is read from Redis too: an earlier run
+ * may have stored its result, and a worker lost is counted (SPEC §17).
  */
-async function checkBeforeRun(runs: JobRun[], deps: RunDeps): Promise<Precheck[]> {
-  const toRead = runs.filter(({ claimed: { job } }) => job.attemptsStarted > 1 && job.deferredFailure !== CANCELED_REASON);
+async function checkBeforeRun(runs: JobRun[], taken: readonly Taken[], deps: RunDeps): Promise<Precheck[]> {
+  const toRead = runs.filter((run, i) => run.job.attemptsStarted > 1 && !taken[i]!.canceled);
   deps.records.coalesce();
-  const read = toRead.length > 0 ? await deps.records.precheck(toRead.map((run) => ({ id: run.id, attempt: run.claimed.job.attemptsStarted }))) : [];
-  return runs.map((run): Precheck => {
-    if (run.claimed.job.deferredFailure === CANCELED_REASON || run.controller.reason instanceof JobCanceledError) return { state: 'canceled' };
-    const i = toRead.indexOf(run);
-    return i >= 0 ? read[i]! : { state: 'run', losses: 0, lostNow: false };
+  const read = toRead.length > 0 ? await deps.records.precheck(toRead.map((run) => ({ id: run.id, attempt: run.job.attemptsStarted }))) : [];
+  return runs.map((run, i): Precheck => {
+    if (taken[i]!.canceled || run.controller.reason instanceof JobCanceledError) return { state: 'canceled' };
+    const r = toRead.indexOf(run);
+    return r >= 0 ? read[r]! : { state: 'run', losses: 0, lostNow: false };
   });
 }
 
 /** A job whose workers died KALIUM_MAX_WORKER_LOSSES times while running it: failed, not run again. */
 function workerLost(run: JobRun, losses: number, deps: RunDeps): Outcome {
-  const message = `The job's worker died ${losses} times while running it (KALIUM_MAX_WORKER_LOSSES is ${deps.runtime.config.maxWorkerLosses}); it is not run again.`;
-  void run.claimed.job.log(message).catch(() => undefined);
+  const message = `The job's worker died ${losses} times while running it (KALIUM_MAX_WORKER_LOSSES is ${deps.config.maxWorkerLosses}); it is not run again.`;
+  void run.job.log(message).catch(() => undefined);
   return { status: 'failed', message, retry: false, code: 'worker_lost', losses };
 }
 
 /** Says, in the worker's log and in the job's log (the dashboard shows it), that a worker was lost. */
 function noteLostWorker(run: JobRun, losses: number, deps: RunDeps): void {
-  const max = deps.runtime.config.maxWorkerLosses;
+  const max = deps.config.maxWorkerLosses;
   deps.logger.warn({ jobId: run.id, workerLosses: losses, max }, 'the worker that ran this job died; it runs again, not counted as an attempt');
-  void run.claimed.job.log(`worker lost ${losses} of ${max}: the worker running the job died; run again`).catch(() => undefined);
+  void run.job.log(`worker lost ${losses} of ${max}: the worker running the job died; run again`).catch(() => undefined);
 }
 
 async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, deps: RunDeps): Promise<Outcome[]> {
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   if (deps.hooks.length > 0) {
-    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => bodyOfRun(run.claimed.job, { status: 'running' }, run.losses), run.claimed.job.data.extra)));
+    await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => bodyOfRun(run.job, { status: 'running' }, run.losses), run.job.data.extra)));
   }
-  for (const run of runs) deps.records.runStarted(run.id, run.claimed.job.attemptsStarted);
-  const work = invoke(route, runs, deps.runtime.context, deps);
+  for (const run of runs) deps.records.runStarted(run.id, run.job.attemptsStarted);
+  const work = invoke(route, runs, deps.context(), deps);
   const stop = () => lease?.release();
   work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
   const settled = await settle(work, route.timeoutMs);
   if ('timedOut' in settled) for (const run of runs) run.controller.abort(new JobTimeoutError(route.timeoutMs!));
   const outcomes = runs.map((run, i): Outcome => {
-    const outcome = outcomeOf(run, settled, i, deps);
+    const outcome = outcomeOf(run, settled, i);
     if (outcome.status !== 'succeeded') deps.records.runEnded(run.id); // a stored result ends it in its script
     return { ...outcome, losses: run.losses };
   });
   const seconds = (Date.now() - started) / 1000;
-  for (const outcome of outcomes) deps.runtime.metrics.jobDuration.observe({ route: route.path, outcome: outcome.status }, seconds);
+  for (const outcome of outcomes) deps.metrics.jobDuration.observe({ route: route.path, outcome: outcome.status }, seconds);
   return outcomes;
 }
 
@@ -162,7 +162,7 @@ async function settle(work: Promise<unknown[]>, timeoutMs: number | undefined): 
   }
 }
 
-function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps): Outcome {
+function outcomeOf(run: JobRun, settled: Settled, index: number): Outcome {
   const reason: unknown = run.controller.reason;
   if (reason instanceof JobCanceledError) return { status: 'canceled' };
   if (reason instanceof JobTimeoutError) return { status: 'failed', message: reason.message, retry: true };
@@ -170,21 +170,11 @@ function outcomeOf(run: JobRun, settled: Settled, index: number, deps: RunDeps):
   if ('error' in settled) return { status: 'failed', message: messageOf(settled.error), retry: !(settled.error instanceof OutputTooLargeError), error: settled.error };
   if (!('values' in settled)) return { status: 'failed', message: 'The job did not finish.', retry: true };
   const result = toStorable(settled.values[index]);
-  let json: string;
   try {
-    json = JSON.stringify(result);
+    return { status: 'succeeded', result, json: JSON.stringify(result) };
   } catch (error) {
     return { status: 'failed', message: `The handler's result is not JSON: ${messageOf(error)}`, retry: false, error };
   }
-  // Not awaited: BullMQ's completion goes out right behind this write, on the same connection (so Redis
-  // runs them in this order) and in the same auto-pipelined write. A job canceled meanwhile is then
-  // completed in BullMQ without a result; its cancel marker makes it `canceled` all the same.
-  const stored = deps.records.store(run.id, json);
-  stored.then(
-    (outcome) => outcome === 'kept-earlier' && deps.logger.warn({ jobId: run.id }, 'an earlier run of this job already stored its result; it is kept'),
-    (error: unknown) => deps.logger.error({ err: error, jobId: run.id }, 'the job’s result could not be stored'),
-  );
-  return { status: 'succeeded', result, stored };
 }
 
 /** What is stored for a handler's return value: JSON, `null` for nothing, a Response's JSON body. */

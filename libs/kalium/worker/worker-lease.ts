@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LeaseHold } from '../gpu/lease.ts';
+import type { GpuStats } from '../gpu/gpu-stats.ts';
+import type { GpuLease, LeaseHold } from '../gpu/lease.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+
+/** What the worker's hold on the lease needs: the device's lease, and where its use is counted. */
+export interface GpuParts {
+  lease: GpuLease;
+  gpuStats: GpuStats;
+  metrics: Metrics;
+}
 
 /** How long to wait before asking again for the lease while Redis does not answer. */
 const RETRY_MS = 500;
@@ -32,7 +40,7 @@ export interface WorkerLease {
  * alive from the lock keeper's thread while held; kept briefly between back-to-back jobs.
  */
 export class WorkerGpu {
-  readonly #runtime: Runtime;
+  readonly #parts: GpuParts;
   readonly #logger: Logger;
   #lingering: Held | undefined;
   /**
@@ -43,8 +51,8 @@ export class WorkerGpu {
   #lingerTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(runtime: Runtime, logger: Logger) {
-    this.#runtime = runtime;
+  constructor(parts: GpuParts, logger: Logger) {
+    this.#parts = parts;
     this.#logger = logger;
   }
 
@@ -57,7 +65,7 @@ export class WorkerGpu {
     this.#lingering = undefined;
     const held = kept ?? (await this.#acquire(stop.signal));
     if (!held) return undefined;
-    const ended = this.#runtime.gpuStats.start();
+    const ended = this.#parts.gpuStats.start();
     let released = false;
     return {
       release: () => {
@@ -77,12 +85,12 @@ export class WorkerGpu {
   }
 
   async #acquire(signal: AbortSignal): Promise<Held | undefined> {
-    const runtime = this.#runtime;
-    const waited = runtime.metrics.leaseWait.startTimer({ role: 'worker' });
+    const parts = this.#parts;
+    const waited = parts.metrics.leaseWait.startTimer({ role: 'worker' });
     let hold: LeaseHold | undefined;
     while (!hold && !signal.aborted) {
       try {
-        hold = await runtime.lease.acquire(Infinity, signal);
+        hold = await parts.lease.acquire(Infinity, signal);
       } catch (error) {
         this.#logger.warn({ err: error }, 'could not take the GPU lease (Redis down?); trying again');
         await sleep(RETRY_MS, undefined, { signal }).catch(() => undefined);
@@ -91,7 +99,7 @@ export class WorkerGpu {
     if (!hold) return undefined;
     waited();
     // The hold keeps itself alive from the keeper's thread (see LeaseHold).
-    return { hold, stop: runtime.metrics.leaseHold.startTimer({ role: 'worker' }) };
+    return { hold, stop: parts.metrics.leaseHold.startTimer({ role: 'worker' }) };
   }
 
   #linger(held: Held): void {

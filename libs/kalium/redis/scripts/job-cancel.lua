@@ -12,8 +12,8 @@
 -- ARGV[7] now (ms)
 -- Returns 1 when canceled now, 0 when the job already has a result (it succeeded), 2 when it was
 -- already canceled (nothing changes).
--- The job's hash gets BullMQ's deferred failure `canceled`: a worker taking the job later reads it in
--- the reply that hands the job over (BullMQ then fails it unrun), whatever pub/sub delivered by then.
+-- The job's hash gets the field kalium:canceled: a worker taking the job later reads it in the reply
+-- that hands the job over (and fails it unrun), whatever pub/sub delivered by then.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
@@ -21,7 +21,7 @@ if redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'NX') == false then
   return 2
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HSET', KEYS[3], 'defa', 'canceled')
+  redis.call('HSET', KEYS[3], 'kalium:canceled', 1)
 end
 local now = tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]) * 1000)
