@@ -11,8 +11,8 @@ import type {
   Route,
 } from './routes.ts';
 import type { Cache } from '../cache/cache.ts';
-import { Store } from '../store/store.ts';
-import type { StoreBackend } from '../store/store-backend.ts';
+import type { Store } from '../store/store.ts';
+import { appServices, type AppServices } from './app-services.ts';
 
 const APP_NAME = /^[A-Za-z0-9][\w.-]{0,63}$/;
 
@@ -36,8 +36,6 @@ class KaliumApp<C, R extends RouteTypes> {
   readonly #routes = new Map<string, Route>();
   // Not typed with C: an app of any context is a `Kalium` to the runtime, which treats the context as opaque.
   #init: (() => unknown) | undefined;
-  #store: Store | undefined;
-  #cache: Cache | undefined;
 
   constructor(name: string) {
     if (typeof name !== 'string' || !APP_NAME.test(name)) {
@@ -116,35 +114,30 @@ class KaliumApp<C, R extends RouteTypes> {
 
   /**
    * The app's Store, on the Redis the process runs against; background results are written to it
-   * under their job id. Available once the app runs (`kalium api|worker|dev`).
+   * under their job id. Available while the app runs (`kalium api|worker|dev`); where several runtimes
+   * run it in one process, the latest one still running.
    */
   get store(): Store {
-    if (!this.#store) {
-      throw new Error(`app.store of ${this.name} is available once the app runs under kalium (api, worker or dev)`);
-    }
-    return this.#store;
-  }
-
-  /** @internal Called by the runtime when the process connects. */
-  attachStore(backend: StoreBackend): void {
-    this.#store = new Store(backend);
+    return this.#running('store').store;
   }
 
   /**
    * The app's response cache for direct use in handlers (`get`, `set`, `wrap`), on the Redis the
    * process runs against, under the app's prefix; Redis errors are logged and `wrap` computes without
-   * it. Available once the app runs (`kalium api|worker|dev`).
+   * it. Available while the app runs (`kalium api|worker|dev`); where several runtimes run it in one
+   * process, the latest one still running.
    */
   get cache(): Cache {
-    if (!this.#cache) {
-      throw new Error(`app.cache of ${this.name} is available once the app runs under kalium (api, worker or dev)`);
-    }
-    return this.#cache;
+    return this.#running('cache').cache;
   }
 
-  /** @internal Called by the runtime when the process connects. */
-  attachCache(cache: Cache): void {
-    this.#cache = cache;
+  // The runtime publishes these beside the app (app-services.ts) rather than writing them into it.
+  #running(what: 'store' | 'cache'): AppServices {
+    const services = appServices(this);
+    if (!services) {
+      throw new Error(`app.${what} of ${this.name} is available once the app runs under kalium (api, worker or dev); no kalium runtime is running it in this process now`);
+    }
+    return services;
   }
 
   /**

@@ -8,7 +8,7 @@ import type { CallbackServer } from './python-child.ts';
  * Serves what the Python side asks of kalium: `Store(backend="redis")` is the app's Store (the
  * process's one Redis client, under the app's key prefix), `Store(backend="local")` one in-process
  * Store shared by every local Python Store of this process, `send_webhook` kalium's durable, signed
- * webhook queue. `app` is read per call: the Store exists once the runtime has attached it.
+ * webhook queue. `app` is read per call: its Store is there while a runtime runs the app.
  */
 export function pythonCallbacks(app: () => Kalium | undefined): CallbackServer {
   let local: Store | undefined;

@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import { publishAppServices, withdrawAppServices, type AppServices } from '../app/app-services.ts';
 import type { Kalium } from '../app/kalium.ts';
 import type { CacheEngine } from '../cache/cache-engine.ts';
 import { createRuntimeCaches } from '../cache/runtime-caches.ts';
@@ -12,7 +13,7 @@ import type { Logger } from '../log/logger.ts';
 import { appKeys, type AppKeys } from '../redis/keys.ts';
 import { closeRedis, createRedis, type ConnectionRole, type RedisClient } from '../redis/connection.ts';
 import { redactRedisUrl } from '../redis/redis-url.ts';
-import { RedisBackend } from '../store/store.ts';
+import { RedisBackend, Store } from '../store/store.ts';
 import { registerWebhookSender, unregisterWebhookSender } from '../webhook/send-webhook.ts';
 import { WebhookSender } from '../webhook/webhook-sender.ts';
 import { QueueRegistry } from './queue-registry.ts';
@@ -55,6 +56,8 @@ export class Runtime {
   #closing: Promise<void> | undefined;
   readonly #initDone = deferred();
   #queueCounts: () => Promise<Record<string, number>> = async () => ({});
+  /** `app.store` and `app.cache` while this runtime runs: published beside the app, never written into it. */
+  readonly #appServices: AppServices;
 
   /** What this process is, for messages that differ between an api and a worker. @defaultValue 'api' */
   readonly role: 'api' | 'worker';
@@ -81,7 +84,6 @@ export class Runtime {
       keeper: this.keeper,
       logger,
     });
-    app.attachStore(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') }));
     this.webhooks = new WebhookSender(this);
     registerWebhookSender(this.webhooks);
     this.queues.register(this.webhooks.queue);
@@ -99,8 +101,9 @@ export class Runtime {
       logger,
     });
     this.routeCache = caches.routes;
-    app.attachCache(caches.app);
     this.onClose('cache', caches.close);
+    this.#appServices = { store: new Store(new RedisBackend({ redis: this.redis, prefix: this.keys.store('') })), cache: caches.app };
+    publishAppServices(app, this.#appServices);
   }
 
   /** Opens a Redis connection that `close()` will close; `extra` overrides ioredis options. */
@@ -189,7 +192,11 @@ export class Runtime {
     }
   }
 
-  /** Closes everything registered, then the lease listener and connections. Idempotent. */
+  /**
+   * Closes everything registered, then withdraws `app.store` and `app.cache` (another runtime still
+   * running the app in this process serves them from then on), then the lease listener and connections.
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -204,6 +211,8 @@ export class Runtime {
         this.logger.error({ err: error, part: closer.name }, 'error while closing');
       }
     }
+    // After the closers, so work finishing while they run still reaches app.store and app.cache.
+    withdrawAppServices(this.app, this.#appServices);
     this.lease.close();
     await this.keeper.close().catch((error: unknown) => this.logger.error({ err: error, part: 'lock keeper' }, 'error while closing'));
     await Promise.all(this.#connections.map((redis) => closeRedis(redis)));
