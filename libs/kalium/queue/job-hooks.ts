@@ -33,6 +33,11 @@ export interface JobHooks {
   listens?(extra: Record<string, unknown> | undefined): boolean;
 }
 
+/** Whether any hook has something to do for a job with this `extra` (see JobHooks.listens). */
+export function anyListens(hooks: readonly JobHooks[], extra: Record<string, unknown> | undefined): boolean {
+  return hooks.some((hook) => hook.onEvent && hook.listens?.(extra) !== false);
+}
+
 /** Calls every hook's `onEvent`; a hook that throws is logged and the others still run. */
 export async function announce(
   hooks: readonly JobHooks[],

@@ -8,7 +8,7 @@ import type { JobData } from './job-data.ts';
  * The BullMQ job-hash fields a status needs. Read by name rather than with `Job.fromId` because that
  * loads the job's data, i.e. the whole request body (up to BODY_LIMIT), on every poll.
  */
-const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason', JOB_FIELDS.losses, JOB_FIELDS.errorCode] as const;
+const FIELDS = ['name', 'timestamp', 'processedOn', 'finishedOn', 'progress', 'ats', 'failedReason', JOB_FIELDS.stalls, JOB_FIELDS.forgiven, JOB_FIELDS.errorCode] as const;
 
 /** Reads what is known about one job: its BullMQ state and fields, its cancel marker, its result. */
 export async function readSnapshot(queue: Queue, redis: RedisClient, keys: AppKeys, id: string): Promise<JobSnapshot> {
@@ -37,7 +37,7 @@ export async function readSnapshot(queue: Queue, redis: RedisClient, keys: AppKe
 }
 
 function parseFields(values: Array<string | null>): JobFields | undefined {
-  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason, losses, errorCode] = values;
+  const [name, timestamp, processedOn, finishedOn, progress, ats, failedReason, stalls, forgiven, errorCode] = values;
   if (name === null || name === undefined || !timestamp) return undefined;
   return {
     name,
@@ -47,7 +47,8 @@ function parseFields(values: Array<string | null>): JobFields | undefined {
     progress: progress ? safeJson(progress) : 0,
     attemptsStarted: ats ? Number(ats) : 0,
     failedReason: failedReason ?? undefined,
-    workerLosses: losses ? Number(losses) : 0,
+    // Workers lost while running the handler (SPEC §17): BullMQ's stalls less those before it started.
+    workerLosses: Math.max(0, Number(stalls ?? 0) - Number(forgiven ?? 0)),
     errorCode: errorCode ?? undefined,
   };
 }

@@ -94,10 +94,15 @@ export function appKeys(app: string): AppKeys {
  * ignores them). `defa` is BullMQ's own: a job taken with it set fails with that reason unrun.
  */
 export const JOB_FIELDS = {
-  /** The attempt (BullMQ's attemptsStarted) whose handler has started and not yet ended. */
-  run: 'kalium:run',
-  /** How many workers died while running the job's handler. */
-  losses: 'kalium:losses',
+  /**
+   * Set while a take of the job waits before its handler starts (a re-take's check, the GPU lease, a
+   * hook): a stall found with it set was a worker dying before the handler started.
+   */
+  waiting: 'kalium:waiting',
+  /** Of BullMQ's stalls of the job (`stc`), those forgiven: workers lost before the handler started. */
+  forgiven: 'kalium:forgiven',
+  /** BullMQ's count of the job's stalls: its worker stopped renewing the lock (it died, or froze). */
+  stalls: 'stc',
   /** The error code of a job kalium failed itself (`worker_lost`). */
   errorCode: 'kalium:code',
   /** Set by a cancel (job-cancel.lua), so a worker taking the job learns of it in the reply that hands it over. */

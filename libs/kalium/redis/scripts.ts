@@ -14,7 +14,7 @@ const SCRIPTS = {
   kaliumTokenRenew: { file: 'token-renew.lua', keys: 1 },
   kaliumTokenRelease: { file: 'token-release.lua', keys: 2 },
   kaliumJobCancel: { file: 'job-cancel.lua', keys: 4 },
-  kaliumJobFinish: { file: 'job-finish.lua', keys: 3 },
+  kaliumJobFinish: { file: 'job-finish.lua', keys: 2 },
   kaliumRerunCheck: { file: 'job-rerun-check.lua', keys: 3 },
   kaliumPeekNextJobs: { file: 'batch-peek.lua', keys: 2 },
   kaliumJobLockExtend: { file: 'job-lock-extend.lua', keys: 2 },
@@ -52,8 +52,8 @@ export type ScriptedRedis = RedisClient & {
   kaliumTokenRenew(key: string, token: string, ttlMs: number): Reply<number>;
   kaliumTokenRelease(key: string, channel: string, token: string, message: string): Reply<number>;
   kaliumJobCancel(resultKey: string, markerKey: string, jobKey: string, canceledKey: string, ...args: string[]): Reply<number>;
-  kaliumJobFinish(markerKey: string, resultKey: string, jobKey: string, result: string, ttl: string, channel: string, notice: string): Reply<number>;
-  kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, attempt: string, maxLosses: string): Reply<[number, number, number, string | null]>;
+  kaliumJobFinish(markerKey: string, resultKey: string, result: string, ttl: string, channel: string, notice: string): Reply<number>;
+  kaliumRerunCheck(markerKey: string, resultKey: string, jobKey: string, maxLosses: string): Reply<[number, number, number, string | null]>;
   kaliumPeekNextJobs(waitKey: string, prioritizedKey: string, jobKeyPrefix: string, count: number): Reply<string[]>;
   kaliumOutputAppend(outputKey: string, index: string, chunk: string, ttl: string, channel: string, notice: string, attempt: string): Reply<number>;
 };

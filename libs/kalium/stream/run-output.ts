@@ -1,4 +1,4 @@
-import { announce } from '../queue/job-hooks.ts';
+import { announce, anyListens } from '../queue/job-hooks.ts';
 import type { JobRun, RunDeps } from '../worker/job-run.ts';
 import { bodyOfRun } from '../worker/job-run.ts';
 import { DEFAULT_MAX_OUTPUT_BYTES, JobOutputWriter } from './job-output.ts';
@@ -54,7 +54,7 @@ export async function resultOf(value: unknown, run: JobRun, maxBytes: number | u
 function webhookThrottle(run: JobRun, deps: RunDeps): OutputWebhookThrottle | undefined {
   const { job } = run;
   const extra = job.data.extra;
-  if (!deps.hooks.some((hook) => hook.onEvent && hook.listens?.(extra) !== false)) return undefined;
+  if (!anyListens(deps.hooks, extra)) return undefined;
   // The payload is the job's body with `output` the chunks since the last delivery, from `output_index` on.
   const bodyWith = (chunks: unknown[], first: number) => {
     const body = { ...bodyOfRun(job, { status: 'running' }, run.losses), output: chunks, output_index: first };

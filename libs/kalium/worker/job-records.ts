@@ -58,14 +58,17 @@ export class JobRecords {
     this.#coalesce();
   }
 
-  /** For each job taken again (`attempt` > 1): see Precheck. Counts a worker lost by the run before. */
-  async precheck(jobs: ReadonlyArray<{ id: string; attempt: number }>): Promise<Precheck[]> {
+  /**
+   * For each job taken again (a retry, or its worker died): see Precheck. Marks the take as waiting
+   * (see JOB_FIELDS.waiting) until `started`.
+   */
+  async precheck(ids: readonly string[]): Promise<Precheck[]> {
     const redis = this.#redis;
     const keys = this.#keys;
     const max = String(this.#maxLosses);
     this.#coalesce();
     const replies = await Promise.all(
-      jobs.map(({ id, attempt }) => redis.kaliumRerunCheck(keys.jobCanceled(id), keys.store(id), this.#jobKey(id), String(attempt), max)),
+      ids.map((id) => redis.kaliumRerunCheck(keys.jobCanceled(id), keys.store(id), this.#jobKey(id), max)),
     );
     return replies.map(([canceled, losses, lostNow, result]): Precheck => {
       if (canceled === 1) return { state: 'canceled' };
@@ -81,18 +84,21 @@ export class JobRecords {
   }
 
   /**
-   * Marks that attempt `attempt`'s handler has started: should this worker die before the run ends,
-   * the next worker to take the job counts a worker lost. Not awaited: it leaves with the next write.
+   * Marks a take of these jobs as waiting before their handler starts: should this worker die now, the
+   * stall is forgiven (SPEC §17: a worker dying before the handler started is not counted). A take
+   * that waits for nothing sends nothing. Not awaited: it leaves with what is waited for.
    */
-  runStarted(id: string, attempt: number): void {
-    this.#redis.hset(this.#jobKey(id), JOB_FIELDS.run, attempt).catch((error: unknown) => {
-      this.#logger.warn({ err: error, jobId: id }, 'could not mark the job’s run as started (a crash now would not count as a lost worker)');
-    });
+  waiting(ids: readonly string[]): void {
+    for (const id of ids) this.#redis.hset(this.#jobKey(id), JOB_FIELDS.waiting, 1).catch(() => undefined); // missed: a death now counts
   }
 
-  /** The run's handler ended without storing a result (failed, timed out, canceled): no worker is lost from here on. */
-  runEnded(id: string): void {
-    this.#redis.hdel(this.#jobKey(id), JOB_FIELDS.run).catch(() => undefined); // a missed end costs at most a loss counted
+  /** The handlers of these waiting jobs start: from here a worker's death counts as lost. Not awaited. */
+  started(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.#redis.hdel(this.#jobKey(id), JOB_FIELDS.waiting).catch((error: unknown) => {
+        this.#logger.warn({ err: error, jobId: id }, 'could not mark the job’s handler as started (a crash now would not count as a lost worker)');
+      });
+    }
   }
 
   /**
@@ -106,7 +112,6 @@ export class JobRecords {
     const outcome = await this.#redis.kaliumJobFinish(
       this.#keys.jobCanceled(id),
       this.#keys.store(id),
-      this.#jobKey(id),
       json,
       String(this.#resultTtl),
       this.#keys.jobNotices(id),

@@ -1,13 +1,13 @@
 import { LazyAbortController } from '../app/lazy-abort.ts';
 import { Response } from '../app/response.ts';
 import type { BackgroundFn, BackgroundRoute, BatchFn } from '../app/routes.ts';
-import { announce } from '../queue/job-hooks.ts';
+import { announce, anyListens } from '../queue/job-hooks.ts';
 import { bodyOfRun, startRun, type JobRun, type RunDeps } from './job-run.ts';
 import { JobCanceledError } from './running-jobs.ts';
 import type { Precheck } from './job-records.ts';
 import type { Taken } from './queue-taker.ts';
 import type { WorkerLease } from './worker-lease.ts';
-import { armDeadline, cancelOverdue } from './job-deadline.ts';
+import { armDeadline, cancelOverdue, deadlinePassed } from './job-deadline.ts';
 import { isAsyncIterable, resultOf } from '../stream/run-output.ts';
 import { OutputTooLargeError } from '../stream/job-output.ts';
 
@@ -42,6 +42,7 @@ type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
 export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], deps: RunDeps): Promise<Outcome[]> {
   const runs = taken.map((one) => startRun(one, route, deps));
   const disarm = runs.map((run) => armDeadline(run, deps));
+  const marked = markWaiting(route, runs, taken, deps);
   try {
     const overdue = cancelOverdue(runs, deps);
     if (overdue) await overdue;
@@ -67,13 +68,32 @@ export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], d
       lease?.release();
       return outcomes.map((outcome) => outcome ?? { status: 'canceled' });
     }
-    const results = await execute(route, live, lease, deps);
+    const results = await execute(route, live, lease, marked, deps);
     live.forEach((run, i) => (outcomes[runs.indexOf(run)] = results[i]));
     return outcomes as Outcome[];
   } finally {
     for (const stop of disarm) stop();
     for (const run of runs) run.stop();
   }
+}
+
+/**
+ * SPEC §17: a worker that dies before a job's handler started costs the job nothing. Where this take
+ * waits for something before the handlers start (a re-take's check, the GPU lease, a hook, a deadline's
+ * cancel), its jobs are marked waiting until they start (see JOB_FIELDS.waiting; re-takes are marked by
+ * their check). A take that waits for nothing — a first attempt of a gpu=false route, or of a gpu route
+ * while the lease is kept from the last job, with no hook listening — sends nothing: a death there is
+ * within the same turn of the event loop as the handler's start. Returns whether the jobs were marked.
+ */
+function markWaiting(route: BackgroundRoute, runs: JobRun[], taken: readonly Taken[], deps: RunDeps): boolean {
+  const now = Date.now();
+  const waits =
+    runs.some((run, i) => run.job.attemptsStarted > 1 && !taken[i]!.canceled) ||
+    (route.gpu && !deps.gpu.holding) ||
+    runs.some((run) => anyListens(deps.hooks, run.job.data.extra) || deadlinePassed(run, now, false) !== undefined);
+  if (!waits) return false;
+  deps.records.waiting(runs.filter((run, i) => run.job.attemptsStarted <= 1 && !taken[i]!.canceled).map((run) => run.id));
+  return true;
 }
 
 /**
@@ -86,7 +106,7 @@ export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], d
 async function checkBeforeRun(runs: JobRun[], taken: readonly Taken[], deps: RunDeps): Promise<Precheck[]> {
   const toRead = runs.filter((run, i) => run.job.attemptsStarted > 1 && !taken[i]!.canceled);
   deps.records.coalesce();
-  const read = toRead.length > 0 ? await deps.records.precheck(toRead.map((run) => ({ id: run.id, attempt: run.job.attemptsStarted }))) : [];
+  const read = toRead.length > 0 ? await deps.records.precheck(toRead.map((run) => run.id)) : [];
   return runs.map((run, i): Precheck => {
     if (taken[i]!.canceled || run.controller.reason instanceof JobCanceledError) return { state: 'canceled' };
     const r = toRead.indexOf(run);
@@ -108,13 +128,13 @@ function noteLostWorker(run: JobRun, losses: number, deps: RunDeps): void {
   void run.job.log(`worker lost ${losses} of ${max}: the worker running the job died; run again`).catch(() => undefined);
 }
 
-async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, deps: RunDeps): Promise<Outcome[]> {
+async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLease | undefined, marked: boolean, deps: RunDeps): Promise<Outcome[]> {
   const started = Date.now();
   for (const run of runs) deps.logger.debug({ jobId: run.id, route: route.path, attempt: run.context.attempt }, 'job started');
   if (deps.hooks.length > 0) {
     await Promise.all(runs.map((run) => announce(deps.hooks, deps.logger, 'started', () => bodyOfRun(run.job, { status: 'running' }, run.losses), run.job.data.extra)));
   }
-  for (const run of runs) deps.records.runStarted(run.id, run.job.attemptsStarted);
+  if (marked) deps.records.started(runs.map((run) => run.id));
   const work = invoke(route, runs, deps.context(), deps);
   const stop = () => lease?.release();
   work.then(stop, stop); // the GPU is busy until the handler stops, even past its timeout
@@ -122,7 +142,6 @@ async function execute(route: BackgroundRoute, runs: JobRun[], lease: WorkerLeas
   if ('timedOut' in settled) for (const run of runs) run.controller.abort(new JobTimeoutError(route.timeoutMs!));
   const outcomes = runs.map((run, i): Outcome => {
     const outcome = outcomeOf(run, settled, i);
-    if (outcome.status !== 'succeeded') deps.records.runEnded(run.id); // a stored result ends it in its script
     return { ...outcome, losses: run.losses };
   });
   const seconds = (Date.now() - started) / 1000;

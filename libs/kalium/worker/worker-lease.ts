@@ -77,6 +77,11 @@ export class WorkerGpu {
     };
   }
 
+  /** Whether the lease is held now (kept from the last job): a gpu job then starts without waiting. */
+  get holding(): boolean {
+    return this.#lingering !== undefined;
+  }
+
   /** Frees a lease kept for a next job. Idempotent. */
   close(): void {
     this.#closed = true;

@@ -1,14 +1,12 @@
 -- Stores a job's result once, unless the job was canceled, and tells the watchers it succeeded.
 -- KEYS[1] the job's cancel marker
 -- KEYS[2] the job's result key in the app's Store
--- KEYS[3] the job's BullMQ hash (its handler's run ends: no worker is lost from here on)
 -- ARGV[1] the result (JSON)
 -- ARGV[2] its time-to-live in seconds (RESULT_TTL)
 -- ARGV[3] the job's notice channel (api processes watching the job listen on it)
 -- ARGV[4] the notice (JSON) to publish once the result is stored
 -- Returns 1 when stored, 0 when a result was already there (an earlier run of the job stored it and is
 -- kept), -1 when the job was canceled (nothing is stored).
-redis.call('HDEL', KEYS[3], 'kalium:run')
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return -1
 end

@@ -1,23 +1,28 @@
 -- Where a job taken again stands (BullMQ handed it over once before: a retry, or its worker died), and
--- counts a lost worker: one whose run had started the handler and never ended it.
+-- the workers lost so far: BullMQ's stalled count (stc: its worker stopped renewing the lock) less the
+-- stalls that came before the handler started (kalium:forgiven). A take that waits before its handler
+-- starts (for this check, the GPU lease, a hook) marks the hash with kalium:waiting until it starts:
+-- found here, it means the last take died waiting, and that stall is forgiven (SPEC §17).
 -- KEYS[1] the job's cancel marker
 -- KEYS[2] the job's result key in the app's Store
 -- KEYS[3] the job's BullMQ hash
--- ARGV[1] the attempt taken now (BullMQ's attemptsStarted)
--- ARGV[2] KALIUM_MAX_WORKER_LOSSES
--- Returns { canceled (0/1), workers lost so far, 1 when a loss was counted now else 0, the stored
--- result (JSON) or nil }. At the limit the hash's kalium:code becomes worker_lost (the job is failed).
+-- ARGV[1] KALIUM_MAX_WORKER_LOSSES
+-- Returns { canceled (0/1), workers lost so far, 1 when the last take was lost running the handler
+-- else 0, the stored result (JSON) or nil }. Marks this take as waiting. At the limit the hash's
+-- kalium:code becomes worker_lost (the job is failed).
 local canceled = redis.call('EXISTS', KEYS[1])
 local result = redis.call('GET', KEYS[2])
-local run = redis.call('HGET', KEYS[3], 'kalium:run')
-local losses = tonumber(redis.call('HGET', KEYS[3], 'kalium:losses') or '0')
-local lost = 0
-if run and tonumber(run) < tonumber(ARGV[1]) then
-  losses = redis.call('HINCRBY', KEYS[3], 'kalium:losses', 1)
-  redis.call('HDEL', KEYS[3], 'kalium:run')
-  lost = 1
+local stalls = tonumber(redis.call('HGET', KEYS[3], 'stc') or '0')
+local forgiven = tonumber(redis.call('HGET', KEYS[3], 'kalium:forgiven') or '0')
+local lostNow = 0
+if redis.call('HEXISTS', KEYS[3], 'kalium:waiting') == 1 then
+  forgiven = redis.call('HINCRBY', KEYS[3], 'kalium:forgiven', 1)
+elseif tonumber(redis.call('HGET', KEYS[3], 'kalium:stalls') or '0') < stalls then
+  lostNow = 1
 end
-if canceled == 0 and not result and losses >= tonumber(ARGV[2]) then
+redis.call('HSET', KEYS[3], 'kalium:waiting', 1, 'kalium:stalls', stalls)
+local losses = stalls - forgiven
+if canceled == 0 and not result and losses >= tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[3], 'kalium:code', 'worker_lost')
 end
-return { canceled, losses, lost, result }
+return { canceled, losses, lostNow, result }
