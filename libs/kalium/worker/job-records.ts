@@ -104,7 +104,9 @@ export class JobRecords {
   /**
    * Stores a result once (SET NX), with RESULT_TTL, unless the job was canceled meanwhile; watchers
    * are told at once (a stored result is what makes a job succeeded). Coalesced: BullMQ's completion of
-   * the job, sent right after on the same connection, leaves in the same write.
+   * the job, sent right after on the same connection, leaves in the same write. Measured with
+   * bench/support/worker-profile.ts (worker alone vs a bare BullMQ worker, two runs each): 0.65× and
+   * 0.64× coalesced, 0.48× and 0.46× with coalescing turned off.
    */
   async store(id: string, json: string): Promise<Stored> {
     const notice = encodeNotice({ id, type: 'changed' });
