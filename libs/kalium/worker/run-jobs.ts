@@ -40,6 +40,7 @@ type Settled = { values: unknown[] } | { error: unknown } | { timedOut: true };
  * the device's GPU lease, held until the handler really stops (past a timeout too).
  */
 export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], deps: RunDeps): Promise<Outcome[]> {
+  if (!route.gpu) deps.gpu.idle(); // a lease kept from a gpu job is not held through this one
   const runs = taken.map((one) => startRun(one, route, deps));
   const disarm = runs.map((run) => armDeadline(run, deps));
   const marked = markWaiting(route, runs, taken, deps);
