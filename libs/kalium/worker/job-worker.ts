@@ -149,7 +149,7 @@ export class JobWorker {
         if (!this.#taker.stopping) await sleep(RETRY_DELAY_MS);
       } finally {
         this.#current = undefined;
-        if (!next) this.#deps.gpu.idle(); // no job in hand: a lease kept from the last one goes soon
+        if (!next) this.#deps.gpu.idle(); // no job in hand: a lease kept from the last one is freed
       }
     }
   }

@@ -14,15 +14,6 @@ export interface GpuParts {
 /** How long to wait before asking again for the lease while Redis does not answer. */
 const RETRY_MS = 500;
 
-/**
- * How long an idle worker keeps the GPU lease after its last gpu job, for a job arriving just after. A
- * worker with its next job in hand (BullMQ hands it over with the previous one's completion) keeps the
- * lease without a timer: a queue of gpu jobs takes and releases it once, however long the steps between
- * two jobs take on a loaded machine. (A 5 ms timer from each job's end, the former rule, lapsed between
- * batches under load: the lease was taken again for each batch, measured 45–51 ms a batch of 36 ms.)
- */
-export const LEASE_LINGER_MS = 5;
-
 /** The lease as the worker holds it, and what stops keeping it (renewal, metrics) once freed. */
 interface Held {
   hold: LeaseHold;
@@ -31,21 +22,27 @@ interface Held {
 
 /** The GPU lease as one gpu job (or batch) holds it. */
 export interface WorkerLease {
-  /** Done with the GPU for this job: kept for the next one, until the worker is idle (see idle()). */
+  /** Done with the GPU for this job: kept for the next one while the loop has one in hand (see idle()). */
   release(): void;
 }
 
 /**
  * The worker's hold on the device's GPU lease (SPEC §6): taken for gpu jobs, waiting as long as it
  * takes (a sync request holding it makes the job wait, never fail) and through Redis outages; kept
- * alive from the lock keeper's thread while held; kept from one job to the next while jobs follow.
+ * alive from the lock keeper's thread while held.
+ *
+ * Between two gpu jobs the lease is kept while the loop has its next job in hand (BullMQ hands it over
+ * with the previous one's completion): a queue of gpu jobs takes and releases it once. It is freed as
+ * soon as the loop has no job in hand, or its next job needs no GPU, so a sync request after the last
+ * job finds the device free. (A 5 ms timer from each job's end, the former rule, lapsed between batches
+ * on a loaded machine: the lease was taken again for each batch, 45–51 ms a batch of 36 ms; and it
+ * answered 423 to a sync request sent right after a job had succeeded.)
  */
 export class WorkerGpu {
   readonly #parts: GpuParts;
   readonly #logger: Logger;
-  #lingering: Held | undefined;
-  /** Frees a lingering lease LEASE_LINGER_MS after the worker went idle (re-armed with `refresh()` while idle). */
-  #lingerTimer: NodeJS.Timeout | undefined;
+  /** The lease kept from the last job, for the next. */
+  #kept: Held | undefined;
   /** The loop has no job in hand (see idle()); a take ends it. */
   #idle = false;
   /** Takes waiting for the lease in Redis (a handler past its timeout may still hold it). */
@@ -58,17 +55,13 @@ export class WorkerGpu {
   }
 
   /**
-   * Takes the lease (or keeps the one still held from the last job); undefined when `stop`'s signal
-   * aborts first. The signal is read only when the lease has to be waited for.
+   * Takes the lease (or the one kept from the last job); undefined when `stop`'s signal aborts first.
+   * The signal is read only when the lease has to be waited for.
    */
   async take(stop: { readonly signal: AbortSignal }): Promise<WorkerLease | undefined> {
-    const kept = this.#lingering;
-    this.#lingering = undefined;
+    const kept = this.#kept;
+    this.#kept = undefined;
     this.#idle = false;
-    if (this.#lingerTimer) {
-      clearTimeout(this.#lingerTimer); // a cleared timer cannot be refresh()ed: made again when idle
-      this.#lingerTimer = undefined;
-    }
     const held = kept ?? (await this.#acquire(stop.signal));
     if (!held) return undefined;
     const ended = this.#parts.gpuStats.start();
@@ -78,20 +71,25 @@ export class WorkerGpu {
         if (released) return;
         released = true;
         ended();
-        this.#linger(held);
+        this.#keep(held);
       },
     };
   }
 
-  /** Whether the lease is held now (kept from the last job): a gpu job then starts without waiting. */
+  /** Whether the lease is kept now: a gpu job then starts without waiting for it. */
   get holding(): boolean {
-    return this.#lingering !== undefined;
+    return this.#kept !== undefined;
   }
 
-  /** Frees a lease kept for a next job. Idempotent. */
+  /** The loop has no job in hand (or its next job needs no GPU): a kept lease is freed. */
+  idle(): void {
+    this.#idle = true;
+    this.#free();
+  }
+
+  /** Frees a kept lease; no lease is kept from here on. Idempotent. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#lingerTimer);
     this.#free();
   }
 
@@ -119,37 +117,20 @@ export class WorkerGpu {
   }
 
   /**
-   * The worker has no next job in hand (or its next job needs no GPU): a lease kept from the last job
-   * is freed LEASE_LINGER_MS from now unless a gpu job takes it first.
+   * Keeps a lease a job is done with, for the next job; frees it at once when the loop is idle or
+   * closing, or when a take already waits for it in Redis (the job's handler ran past its timeout).
    */
-  idle(): void {
-    if (this.#idle) return;
-    this.#idle = true;
-    if (this.#lingering) this.#armLinger();
-  }
-
-  /**
-   * Keeps a lease a job is done with, for the next job: freed at once when closing, or when a take
-   * already waits for it in Redis (its handler ran past its timeout); freed LEASE_LINGER_MS later when
-   * the worker is idle.
-   */
-  #linger(held: Held): void {
+  #keep(held: Held): void {
     this.#free();
-    this.#lingering = held;
-    if (this.#closed || this.#acquiring > 0) this.#free();
-    else if (this.#idle) this.#armLinger();
-  }
-
-  #armLinger(): void {
-    if (this.#lingerTimer) this.#lingerTimer.refresh();
-    else this.#lingerTimer = setTimeout(() => this.#free(), LEASE_LINGER_MS);
+    this.#kept = held;
+    if (this.#idle || this.#closed || this.#acquiring > 0) this.#free();
   }
 
   #free(): void {
-    const lingering = this.#lingering;
-    this.#lingering = undefined;
-    if (!lingering) return;
-    lingering.stop();
-    void lingering.hold.release();
+    const kept = this.#kept;
+    this.#kept = undefined;
+    if (!kept) return;
+    kept.stop();
+    void kept.hold.release();
   }
 }
