@@ -50,8 +50,13 @@ test.serial('workers killed while waiting for the GPU lease cost the job nothing
   const client = stack.redis.client();
   await client.set(`${PREFIX}:gpu:default`, 'held-by-someone-else', 'PX', 120_000);
   const id = await submit(stack.api.url, '/counted', { ms: 0 });
+  // Killed once the worker is waiting for the lease: it has taken the job (ats) and marked the take as
+  // waiting (kalium:waiting, sent with its first ask for the lease). A kill in the same turn as the
+  // take, before that write leaves, would count as a loss (see README, under faults).
+  const waitingNow = async (taken: number) =>
+    Number(await client.hget(`${PREFIX}:jobs:${id}`, 'ats')) === taken && (await client.hexists(`${PREFIX}:jobs:${id}`, 'kalium:waiting')) === 1;
   for (const taken of [1, 2]) {
-    await until(async () => Number(await client.hget(`${PREFIX}:jobs:${id}`, 'ats')) === taken, 30_000, `taken ${taken} times`);
+    await until(() => waitingNow(taken), 30_000, `taken ${taken} times, and waiting for the lease`);
     await stack.workers.at(-1)!.kill('SIGKILL');
     await stack.startWorker();
   }
