@@ -31,7 +31,8 @@ test('python3 app.py: app.serve() hands the file to the kalium on PATH, which se
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const listening = /"msg":"api listening".*?"url":"([^"]+)"|"url":"([^"]+)".*?"msg":"api listening"/.exec(out);
-      const worker = out.includes('"msg":"worker ready"') && out.includes('"msg":"init finished"');
+      // Both processes of kalium dev, the api and the worker, log init finished once their model is loaded.
+      const worker = out.includes('"msg":"worker ready"') && (out.match(/"msg":"init finished"/g)?.length ?? 0) >= 2;
       if (listening && worker) {
         clearTimeout(timer);
         done(listening[1] ?? listening[2]!);
