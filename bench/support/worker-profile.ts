@@ -41,6 +41,14 @@ worker.stdout!.resume();
 const bare = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}/bare`, '--import', 'tsx', BARE_WORKER, redis.url, 'jobs', '{bare}'], { stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve) => createInterface({ input: bare.stdout! }).once('line', () => resolve()));
 const bareQueue = new Queue('jobs', { connection: client, prefix: '{bare}' });
+// Whatever ends this process (a failed round too) ends what it started.
+process.on('exit', () => {
+  for (const child of [api.child, worker, bare]) if (child.exitCode === null) child.kill('SIGKILL');
+});
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  void redis.kill().finally(() => process.exit(1));
+});
 
 const submit = (count: number) => inParallel(count, 16, () => fetch(`${api.url}/noop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.arrayBuffer())).then(() => undefined);
 const bareAdd = (count: number) => inParallel(count, 16, (i) => bareQueue.add('noop', { i }, { removeOnComplete: keep, removeOnFail: keep })).then(() => undefined);
