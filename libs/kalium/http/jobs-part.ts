@@ -18,11 +18,9 @@ export function jobsApiPart(runtime: Runtime, hooks: readonly JobHooks[] = []): 
   runtime.onClose('job queue', () => jobs.close());
   runtime.onClose('job notices', () => watcher.close());
   return {
-    routes(router) {
-      jobRoutes(router, jobs, watcher);
-      for (const route of runtime.app.routes) {
-        if (route.kind === 'background') router.post(route.path, backgroundRoute(route, jobs, runtime.config.bodyLimit));
-      }
-    },
+    routes: (router) => jobRoutes(router, jobs, watcher),
+    appRoutes: runtime.app.routes.flatMap((route) =>
+      route.kind === 'background' ? [{ method: 'POST', path: route.path, answer: backgroundRoute(route, jobs, runtime.config.bodyLimit) }] : [],
+    ),
   };
 }

@@ -13,11 +13,21 @@ export interface ApiPart {
   middleware?: Middleware[];
   /** Registers the part's routes on the api's one router (after the system routes, before the app's). */
   routes?: (router: Router) => void;
+  /** App routes the part answers (static paths, no parameters): answered from a Map, not matched by the router. */
+  appRoutes?: AppRouteAnswer[];
+}
+
+/** One method of one of the app's routes and its middleware. */
+export interface AppRouteAnswer {
+  method: string;
+  path: string;
+  answer: Middleware;
 }
 
 /**
  * Builds the api's Koa app. Middleware order: the edge (request id, Host rules, error mapping) → parts' middleware →
- * unmatched-route mapping (404/405 as JSON) → one router holding the system, parts' and app's routes.
+ * unmatched-route mapping (404/405 as JSON) → the app's routes by path → one router holding the system,
+ * parts' and app's routes.
  * One router, not one per part: each router is a middleware that matches every request's path against
  * its routes, and the http bench felt every extra one.
  */
@@ -36,15 +46,17 @@ export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
   const router = new Router();
   systemRoutes(router, runtime);
   for (const part of parts) part.routes?.(router);
-  const direct = new Map<string, Middleware>();
+  const appRoutes = parts.flatMap((part) => part.appRoutes ?? []);
   for (const route of runtime.app.routes) {
     if (route.kind === 'handler') {
       const answer = handlerRoute(route, runtime);
-      for (const method of route.methods) {
-        router.register(route.path, [method], answer);
-        direct.set(`${method} ${route.path}`, answer);
-      }
+      for (const method of route.methods) appRoutes.push({ method, path: route.path, answer });
     }
+  }
+  const direct = new Map<string, Middleware>();
+  for (const { method, path, answer } of appRoutes) {
+    router.register(path, [method], answer); // for the router's 405s and HEAD
+    direct.set(`${method} ${path}`, answer);
   }
   koa.use(directRoutes(direct));
   koa.use(router.routes());
@@ -53,10 +65,10 @@ export function createApi(runtime: Runtime, parts: ApiPart[] = []): Koa {
 }
 
 /**
- * An app's handler paths are static (no parameters), so a request for one is answered from a Map
- * without the router, which tries each of its routes' regular expressions on every request. Anything
- * else (HEAD, a wrong method, kalium's own routes) goes on to the router, which also holds these
- * routes for its 405s. The route label is the path, as the router would have set it.
+ * An app's paths are static (no parameters), so a request for one of its handler or background routes
+ * is answered from a Map without the router, which tries each of its routes' regular expressions on
+ * every request. Anything else (HEAD, a wrong method, kalium's own routes) goes on to the router, which
+ * also holds these routes for its 405s. The route label is the path, as the router would have set it.
  */
 function directRoutes(routes: ReadonlyMap<string, Middleware>): Middleware {
   return function direct(ctx, next) {
