@@ -91,7 +91,7 @@ export function appKeys(app: string): AppKeys {
 
 /**
  * The fields kalium adds to a BullMQ job's hash (BullMQ keeps and removes them with the job, and
- * ignores them). `defa` is BullMQ's own: a job taken with it set fails with that reason unrun.
+ * ignores them), and `stc`, BullMQ's own, which kalium reads.
  */
 export const JOB_FIELDS = {
   /**
