@@ -123,14 +123,16 @@ export class JobRecords {
   }
 
   /**
-   * Once BullMQ has failed a canceled job: takes it out of BullMQ's sets (a canceled job is not a failed
-   * one in any count, and the dashboard cannot retry it), keeps its marker as long as a finished job,
-   * and tells whether this process is the one to announce the cancel to the hooks, and with what record.
+   * Once a canceled job's run has ended: keeps its marker as long as a finished job, and tells whether
+   * this process is the one to announce the cancel to the hooks, and with what record. A job still in
+   * BullMQ's sets (completed there because the cancel came just before its result) is taken out of them:
+   * a canceled job is not a finished one in any count, and the dashboard cannot retry it. (A job the
+   * worker failed as canceled left them in that same command: see QueueTaker.fail.)
    */
-  async dropCanceled(job: Job): Promise<{ announce: boolean; record: CanceledRecord | undefined }> {
+  async dropCanceled(job: Job, inBullmqSets: boolean): Promise<{ announce: boolean; record: CanceledRecord | undefined }> {
     const id = job.id!;
     const [, , marker, announce] = await Promise.all([
-      job.remove().catch((error: unknown) => this.#logger.warn({ err: error, jobId: id }, 'could not remove a canceled job from the queue')),
+      inBullmqSets ? job.remove().catch((error: unknown) => this.#logger.warn({ err: error, jobId: id }, 'could not remove a canceled job from the queue')) : undefined,
       this.#redis.expire(this.#keys.jobCanceled(id), this.#resultTtl),
       this.#redis.get(this.#keys.jobCanceled(id)),
       claimCancelAnnouncement(this.#redis, this.#keys, id, this.#resultTtl),

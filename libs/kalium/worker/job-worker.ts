@@ -200,7 +200,9 @@ export class JobWorker {
     const id = one.job.id!;
     for (;;) {
       try {
-        if (outcome.status !== 'succeeded') return { outcome, next: await this.#taker.fail(one, failureFor(outcome), fetchNext) };
+        if (outcome.status !== 'succeeded') {
+          return { outcome, next: await this.#taker.fail(one, failureFor(outcome), fetchNext, { remove: outcome.status === 'canceled' }) };
+        }
         const stored = outcome.json === undefined ? undefined : this.#store(id, outcome.json);
         const [kept, next] = await Promise.all([stored, this.#taker.complete(one, fetchNext)]);
         // Completed in BullMQ without a result: its cancel marker makes it `canceled` everywhere.
@@ -247,7 +249,7 @@ export class JobWorker {
     const losses = reported.losses ?? 0;
     let end: RunEnd;
     if (outcome.status === 'canceled') {
-      const dropped = await records.dropCanceled(job).catch(() => undefined);
+      const dropped = await records.dropCanceled(job, reported.status !== 'canceled').catch(() => undefined);
       if (!dropped?.announce) return; // the api announced it (it removed the queued job)
       end = { status: 'canceled', record: dropped.record ?? recordOfJob(job, losses) };
     } else if (outcome.status === 'failed') end = { status: 'failed', error: outcome.message, code: outcome.code };

@@ -106,8 +106,11 @@ export class QueueTaker extends Worker<JobData, null> {
   /**
    * Fails a job's attempt: BullMQ retries it (its attempts and backoff) unless `error` is an
    * UnrecoverableError. With `fetchNext`, takes the next job in the same command where BullMQ can.
+   * With `remove` (a canceled job), the same command removes the job (BullMQ's removeOnFail), so it
+   * is never in BullMQ's failed set, not even for a moment: its cancel marker says what became of it.
    */
-  async fail(taken: Taken, error: Error, fetchNext: boolean): Promise<Taken | undefined> {
+  async fail(taken: Taken, error: Error, fetchNext: boolean, options: { remove?: boolean } = {}): Promise<Taken | undefined> {
+    if (options.remove) taken.job.opts.removeOnFail = true;
     return this.#next(await taken.job.moveToFailed(error, taken.token, fetchNext), taken.token, fetchNext);
   }
 
