@@ -99,18 +99,30 @@ export class JobQueue {
   /**
    * Adds a job once the hooks accepted it and the queue has room. The connection is awaited within the
    * deadline, so the add itself is only ever sent on a ready connection: never left pending to land
-   * after the client was told 503.
+   * after the client was told 503. An add already sent when the deadline passes is waited for (the
+   * connection's own watchdog bounds it): its answer, not the deadline, says whether the job exists, so
+   * a 503 never hides a job made after all (seen on a loaded machine just after a Redis restart, where
+   * the first add also loads BullMQ's script).
    */
   async #add(route: BackgroundRoute, id: string, data: JobData, request: Request): Promise<void> {
     const extra = await this.#accept(request, route, id);
     if (extra) data.extra = extra;
-    await onBackend(async (late) => {
-      await this.queue.waitUntilReady();
-      await this.#admit();
-      if (late.aborted) return;
-      this.#coalesce(); // under load, the adds of one turn leave in one write
-      await this.queue.add(route.path, data, jobOptions(route, id, this.#resultTtlSeconds, data.policy));
-    });
+    let sent: Promise<unknown> | undefined;
+    try {
+      await onBackend(async (late) => {
+        await this.queue.waitUntilReady();
+        await this.#admit();
+        if (late.aborted) return;
+        this.#coalesce(); // under load, the adds of one turn leave in one write
+        sent = this.queue.add(route.path, data, jobOptions(route, id, this.#resultTtlSeconds, data.policy));
+        await sent;
+      });
+    } catch (error) {
+      if (!sent) throw error;
+      await sent.catch(() => {
+        throw error;
+      });
+    }
   }
 
   /** The job's body, or undefined when it is unknown or expired. */
