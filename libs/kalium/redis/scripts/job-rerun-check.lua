@@ -2,7 +2,7 @@
 -- the workers lost so far: BullMQ's stalled count (stc: its worker stopped renewing the lock) less the
 -- stalls that came before the handler started (kalium:forgiven). A take that waits before its handler
 -- starts (for this check, the GPU lease, a hook) marks the hash with kalium:waiting until it starts:
--- found here, it means the last take died waiting, and that stall is forgiven (SPEC §17).
+-- found here, the stalls since the last check came before a handler started, and are forgiven (SPEC §17).
 -- KEYS[1] the job's cancel marker
 -- KEYS[2] the job's result key in the app's Store
 -- KEYS[3] the job's BullMQ hash
@@ -15,9 +15,12 @@ local result = redis.call('GET', KEYS[2])
 local stalls = tonumber(redis.call('HGET', KEYS[3], 'stc') or '0')
 local forgiven = tonumber(redis.call('HGET', KEYS[3], 'kalium:forgiven') or '0')
 local lostNow = 0
-if redis.call('HEXISTS', KEYS[3], 'kalium:waiting') == 1 then
-  forgiven = redis.call('HINCRBY', KEYS[3], 'kalium:forgiven', 1)
-elseif tonumber(redis.call('HGET', KEYS[3], 'kalium:stalls') or '0') < stalls then
+-- The stalls since the last check: with the mark still set, every one of them came before a handler
+-- started (a take dead before its own check ran leaves the mark of the take before it).
+local since = stalls - tonumber(redis.call('HGET', KEYS[3], 'kalium:stalls') or '0')
+if since > 0 and redis.call('HEXISTS', KEYS[3], 'kalium:waiting') == 1 then
+  forgiven = redis.call('HINCRBY', KEYS[3], 'kalium:forgiven', since)
+elseif since > 0 then
   lostNow = 1
 end
 redis.call('HSET', KEYS[3], 'kalium:waiting', 1, 'kalium:stalls', stalls)
