@@ -7,7 +7,7 @@ import { JobCanceledError } from './running-jobs.ts';
 import type { Precheck } from './job-records.ts';
 import type { Taken } from './queue-taker.ts';
 import type { WorkerLease } from './worker-lease.ts';
-import { armDeadline, cancelOverdue, deadlinePassed } from './job-deadline.ts';
+import { armDeadline, cancelOverdue } from './job-deadline.ts';
 import { isAsyncIterable, resultOf } from '../stream/run-output.ts';
 import { OutputTooLargeError } from '../stream/job-output.ts';
 
@@ -43,9 +43,9 @@ export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], d
   if (!route.gpu) deps.gpu.idle(); // a lease kept from a gpu job is not held through this one
   const runs = taken.map((one) => startRun(one, route, deps));
   const disarm = runs.map((run) => armDeadline(run, deps));
-  const marked = markWaiting(route, runs, taken, deps);
+  const overdue = cancelOverdue(runs, deps);
+  const marked = markWaiting(route, runs, taken, overdue !== undefined, deps);
   try {
-    const overdue = cancelOverdue(runs, deps);
     if (overdue) await overdue;
     // The lease is asked for while the jobs are checked (one round trip, not two); the wait for it
     // ends, and a lease taken is given back, when none of them is to run.
@@ -86,12 +86,12 @@ export async function runJobs(route: BackgroundRoute, taken: readonly Taken[], d
  * while the lease is kept from the last job, with no hook listening — sends nothing: a death there is
  * within the same turn of the event loop as the handler's start. Returns whether the jobs were marked.
  */
-function markWaiting(route: BackgroundRoute, runs: JobRun[], taken: readonly Taken[], deps: RunDeps): boolean {
-  const now = Date.now();
+function markWaiting(route: BackgroundRoute, runs: JobRun[], taken: readonly Taken[], overdue: boolean, deps: RunDeps): boolean {
   const waits =
+    overdue ||
     runs.some((run, i) => run.job.attemptsStarted > 1 && !taken[i]!.canceled) ||
     (route.gpu && !deps.gpu.holding) ||
-    runs.some((run) => anyListens(deps.hooks, run.job.data.extra) || deadlinePassed(run, now, false) !== undefined);
+    runs.some((run) => anyListens(deps.hooks, run.job.data.extra));
   if (!waits) return false;
   deps.records.waiting(runs.filter((run, i) => run.job.attemptsStarted <= 1 && !taken[i]!.canceled).map((run) => run.id));
   return true;
